@@ -1,0 +1,248 @@
+//! The SFrame header (RFC 9605 section 4.3): a config byte, then the KID and CTR.
+//!
+//! ```text
+//!  0 1 2 3 4 5 6 7
+//! +-+-+-+-+-+-+-+-+---------------------------+---------------------------+
+//! |X|  K  |Y|  C  |   KID... (length=K+1)     |   CTR... (length=C+1)     |
+//! +-+-+-+-+-+-+-+-+---------------------------+---------------------------+
+//! ```
+//!
+//! A value below 8 is carried in the config byte itself (flag clear); larger values follow the
+//! config byte big-endian in 1 to 8 bytes (flag set, length minus one in the 3 bits).
+//!
+//! **Non-minimal encodings are rejected.** The RFC says a value in 0..=7 "is carried in the
+//! corresponding bits of the config byte" and that otherwise it "MUST be encoded with the
+//! minimum number of bytes required". An extended field holding a value below 8, or one with a
+//! leading zero byte, breaks that MUST, so [`Header::parse`] refuses it
+//! ([`HeaderError::NonMinimal`]). The result is that every (KID, CTR) pair has exactly one
+//! header, so two frames with the same KID and CTR always carry the same AAD bytes.
+
+use core::fmt;
+
+use crate::Error;
+
+/// The longest possible header: the config byte, an 8-byte KID and an 8-byte CTR.
+pub const MAX_HEADER_LEN: usize = 17;
+
+/// Why a header failed to parse. Carried by [`Error::MalformedHeader`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The input ended before the KID or CTR bytes the config byte announced.
+    Truncated {
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes that were there.
+        available: usize,
+    },
+    /// A KID or CTR was encoded with more bytes than its value needs (see the module docs).
+    NonMinimal,
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated { needed, available } => {
+                write!(f, "truncated header: needs {needed} bytes, {available} available")
+            }
+            Self::NonMinimal => f.write_str("non-minimal KID or CTR encoding"),
+        }
+    }
+}
+
+/// A parsed SFrame header: the key ID and the counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// The key ID (KID).
+    pub kid: u64,
+    /// The counter (CTR).
+    pub ctr: u64,
+}
+
+/// Bytes a value takes after the config byte: 0 when it fits in the config byte.
+#[inline]
+const fn ext_len(v: u64) -> usize {
+    if v < 8 {
+        0
+    } else {
+        // 1..=8: the number of significant bytes.
+        8 - (v.leading_zeros() as usize / 8)
+    }
+}
+
+impl Header {
+    /// A header for `kid` and `ctr`.
+    pub const fn new(kid: u64, ctr: u64) -> Self {
+        Self { kid, ctr }
+    }
+
+    /// The encoded length in bytes (1 to [`MAX_HEADER_LEN`]).
+    #[inline]
+    pub const fn len(&self) -> usize {
+        1 + ext_len(self.kid) + ext_len(self.ctr)
+    }
+
+    /// Always `false`: a header has at least its config byte. (Present for clippy's sake.)
+    pub const fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the header into the front of `out`, returning the number of bytes written.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out` is shorter than [`Header::len`].
+    #[inline]
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let kid_len = ext_len(self.kid);
+        let ctr_len = ext_len(self.ctr);
+        let len = 1 + kid_len + ctr_len;
+        let Some(out) = out.get_mut(..len) else {
+            return Err(Error::BufferTooSmall { needed: len, available: out.len() });
+        };
+        let (config, rest) = out.split_at_mut(1);
+        let (kid_out, ctr_out) = rest.split_at_mut(kid_len);
+        let k = if kid_len == 0 { self.kid as u8 } else { 0x80 | ((kid_len as u8 - 1) << 4) };
+        let c = if ctr_len == 0 { self.ctr as u8 } else { 0x08 | (ctr_len as u8 - 1) };
+        config.fill(k | c);
+        kid_out.copy_from_slice(&self.kid.to_be_bytes()[8 - kid_len..]);
+        ctr_out.copy_from_slice(&self.ctr.to_be_bytes()[8 - ctr_len..]);
+        Ok(len)
+    }
+
+    /// The encoded header on the stack: a fixed array and its used length.
+    pub fn to_bytes(&self) -> EncodedHeader {
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        // Cannot fail: the array holds the longest header.
+        let len = self.encode(&mut bytes).unwrap_or(0);
+        EncodedHeader { bytes, len }
+    }
+
+    /// Parses a header from the front of `buf`, returning it and its length in bytes.
+    ///
+    /// Never allocates and never panics, whatever `buf` holds.
+    ///
+    /// # Errors
+    /// [`Error::MalformedHeader`] if `buf` is empty or shorter than the header it starts, or if
+    /// the KID or CTR is not minimally encoded.
+    #[inline]
+    pub fn parse(buf: &[u8]) -> Result<(Self, usize), Error> {
+        let Some((&config, rest)) = buf.split_first() else {
+            return Err(Error::MalformedHeader(HeaderError::Truncated {
+                needed: 1,
+                available: 0,
+            }));
+        };
+        let kid_len = if config & 0x80 == 0 { 0 } else { usize::from((config >> 4) & 0x07) + 1 };
+        let ctr_len = if config & 0x08 == 0 { 0 } else { usize::from(config & 0x07) + 1 };
+        let len = 1 + kid_len + ctr_len;
+        let (Some(kid_bytes), Some(ctr_bytes)) =
+            (rest.get(..kid_len), rest.get(kid_len..kid_len + ctr_len))
+        else {
+            return Err(Error::MalformedHeader(HeaderError::Truncated {
+                needed: len,
+                available: buf.len(),
+            }));
+        };
+        let kid = if kid_len == 0 { u64::from((config >> 4) & 0x07) } else { read_be(kid_bytes)? };
+        let ctr = if ctr_len == 0 { u64::from(config & 0x07) } else { read_be(ctr_bytes)? };
+        Ok((Self { kid, ctr }, len))
+    }
+}
+
+/// A big-endian extended value of 1..=8 bytes, which must be minimally encoded.
+#[inline]
+fn read_be(bytes: &[u8]) -> Result<u64, Error> {
+    let mut v = 0u64;
+    for &b in bytes {
+        v = (v << 8) | u64::from(b);
+    }
+    if ext_len(v) != bytes.len() {
+        return Err(Error::MalformedHeader(HeaderError::NonMinimal));
+    }
+    Ok(v)
+}
+
+/// An encoded header held on the stack (see [`Header::to_bytes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodedHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: usize,
+}
+
+impl AsRef<[u8]> for EncodedHeader {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_and_extended_forms() {
+        assert_eq!(Header::new(0, 0).to_bytes().as_ref(), [0x00]);
+        assert_eq!(Header::new(7, 7).to_bytes().as_ref(), [0x77]);
+        assert_eq!(Header::new(8, 0).to_bytes().as_ref(), [0x80, 0x08]);
+        assert_eq!(Header::new(0x123, 0x4567).to_bytes().as_ref(), [0x99, 0x01, 0x23, 0x45, 0x67]);
+        let max = Header::new(u64::MAX, u64::MAX);
+        assert_eq!(max.len(), MAX_HEADER_LEN);
+        assert_eq!(max.to_bytes().as_ref()[0], 0xff);
+    }
+
+    #[test]
+    fn non_minimal_encodings_are_rejected() {
+        let non_minimal = Err(Error::MalformedHeader(HeaderError::NonMinimal));
+        // KID 5 in an extended 1-byte field.
+        assert_eq!(Header::parse(&[0x80, 0x05]), non_minimal);
+        // CTR 7 in an extended 1-byte field.
+        assert_eq!(Header::parse(&[0x08, 0x07]), non_minimal);
+        // KID 0x0100 with a leading zero byte (3 bytes instead of 2).
+        assert_eq!(Header::parse(&[0xa0, 0x00, 0x01, 0x00]), non_minimal);
+        // CTR 0xff in 8 bytes.
+        assert_eq!(Header::parse(&[0x0f, 0, 0, 0, 0, 0, 0, 0, 0xff]), non_minimal);
+        // The minimal forms of the same values parse.
+        assert_eq!(Header::parse(&[0x50]), Ok((Header::new(5, 0), 1)));
+        assert_eq!(Header::parse(&[0x90, 0x01, 0x00]), Ok((Header::new(256, 0), 3)));
+    }
+
+    #[test]
+    fn truncation_is_reported_with_lengths() {
+        assert_eq!(
+            Header::parse(&[]),
+            Err(Error::MalformedHeader(HeaderError::Truncated { needed: 1, available: 0 }))
+        );
+        assert_eq!(
+            Header::parse(&[0xff, 1, 2, 3]),
+            Err(Error::MalformedHeader(HeaderError::Truncated { needed: 17, available: 4 }))
+        );
+        // Trailing bytes are the caller's (the ciphertext), not part of the header.
+        assert_eq!(Header::parse(&[0x12, 0xaa, 0xbb]), Ok((Header::new(1, 2), 1)));
+    }
+
+    #[test]
+    fn encode_needs_room() {
+        let mut small = [0u8; 2];
+        assert_eq!(
+            Header::new(0x123, 0x4567).encode(&mut small),
+            Err(Error::BufferTooSmall { needed: 5, available: 2 })
+        );
+    }
+
+    #[test]
+    fn every_length_boundary_round_trips() {
+        let mut values = vec![0u64, 1, 7, 8];
+        for bytes in 1..=8u32 {
+            let top = if bytes == 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
+            values.extend([top, top.wrapping_add(1)]);
+        }
+        for &kid in &values {
+            for &ctr in &values {
+                let h = Header::new(kid, ctr);
+                let enc = h.to_bytes();
+                assert_eq!(enc.as_ref().len(), h.len());
+                assert_eq!(Header::parse(enc.as_ref()), Ok((h, h.len())));
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Keys: secrets that zeroize, the key schedule of RFC 9605 section 4.4.2, and the per-KID
+//! frame key that seals and opens frames.
+
+use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::{AeadKey, Backend};
+use crate::suite::{MAX_HASH_LEN, MAX_KEY_LEN, NONCE_LEN};
+use crate::{CipherSuite, Error};
+
+/// The longest secret a [`Secret`] holds.
+pub const MAX_SECRET_LEN: usize = 128;
+
+/// Secret bytes (a base key, a derived key): held on the stack, zeroized on drop, and never
+/// printed (`Debug` shows only the length).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Secret {
+    bytes: [u8; MAX_SECRET_LEN],
+    len: usize,
+}
+
+impl Secret {
+    /// Copies `bytes` into a new secret.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] for more than [`MAX_SECRET_LEN`] bytes.
+    pub fn new(bytes: &[u8]) -> Result<Self, Error> {
+        let mut s = Self { bytes: [0; MAX_SECRET_LEN], len: bytes.len() };
+        s.bytes
+            .get_mut(..bytes.len())
+            .ok_or(Error::InvalidKeyLength { expected: MAX_SECRET_LEN, actual: bytes.len() })?
+            .copy_from_slice(bytes);
+        Ok(s)
+    }
+
+    /// A secret of `len` zero bytes to fill in.
+    pub(crate) fn zeroed(len: usize) -> Result<Self, Error> {
+        if len > MAX_SECRET_LEN {
+            return Err(Error::Crypto);
+        }
+        Ok(Self { bytes: [0; MAX_SECRET_LEN], len })
+    }
+
+    /// The secret bytes. Handle with care.
+    pub fn expose(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    pub(crate) fn expose_mut(&mut self) -> &mut [u8] {
+        self.bytes.get_mut(..self.len).unwrap_or(&mut [])
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `true` if the secret has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes, redacted)", self.len)
+    }
+}
+
+impl PartialEq for Secret {
+    /// Constant-time comparison.
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.expose().ct_eq(other.expose()).into()
+    }
+}
+
+impl Eq for Secret {}
+
+const KEY_LABEL: &[u8] = b"SFrame 1.0 Secret key ";
+const SALT_LABEL: &[u8] = b"SFrame 1.0 Secret salt ";
+
+/// The outputs of the key schedule for one KID (RFC 9605 section 4.4.2).
+///
+/// ```text
+/// sframe_secret = HKDF-Extract("", base_key)
+/// sframe_key    = HKDF-Expand(sframe_secret, "SFrame 1.0 Secret key "  || KID || suite, AEAD.Nk)
+/// sframe_salt   = HKDF-Expand(sframe_secret, "SFrame 1.0 Secret salt " || KID || suite, AEAD.Nn)
+/// ```
+/// KID is a big-endian u64 and the suite a big-endian u16.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySchedule {
+    /// `sframe_secret` (`Nh` bytes).
+    pub secret: Secret,
+    /// `sframe_key` (`AEAD.Nk` bytes).
+    pub key: Secret,
+    /// `sframe_salt` (`AEAD.Nn` bytes).
+    pub salt: Secret,
+}
+
+impl KeySchedule {
+    /// Runs the key schedule for `kid` from `base_key`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyBaseKey`] for an empty base key.
+    pub fn derive(
+        backend: Backend,
+        suite: CipherSuite,
+        kid: u64,
+        base_key: &[u8],
+    ) -> Result<Self, Error> {
+        if base_key.is_empty() {
+            return Err(Error::EmptyBaseKey);
+        }
+        let hash = suite.hash();
+        let mut secret = Secret::zeroed(suite.hash_len())?;
+        backend.hkdf_extract(hash, base_key, secret.expose_mut())?;
+        let kid_bytes = kid.to_be_bytes();
+        let suite_bytes = suite.id().to_be_bytes();
+        let mut key = Secret::zeroed(suite.key_len())?;
+        backend.hkdf_expand(
+            hash,
+            secret.expose(),
+            &[KEY_LABEL, &kid_bytes, &suite_bytes],
+            key.expose_mut(),
+        )?;
+        let mut salt = Secret::zeroed(NONCE_LEN)?;
+        backend.hkdf_expand(
+            hash,
+            secret.expose(),
+            &[SALT_LABEL, &kid_bytes, &suite_bytes],
+            salt.expose_mut(),
+        )?;
+        Ok(Self { secret, key, salt })
+    }
+
+    /// The label `"SFrame 1.0 Secret key " || KID || suite` (for checking against vectors).
+    pub fn key_label(suite: CipherSuite, kid: u64) -> Vec<u8> {
+        [KEY_LABEL, &kid.to_be_bytes(), &suite.id().to_be_bytes()].concat()
+    }
+
+    /// The label `"SFrame 1.0 Secret salt " || KID || suite`.
+    pub fn salt_label(suite: CipherSuite, kid: u64) -> Vec<u8> {
+        [SALT_LABEL, &kid.to_be_bytes(), &suite.id().to_be_bytes()].concat()
+    }
+}
+
+/// One ratchet step of RFC 9605 section 5.1:
+/// `next = HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`.
+///
+/// # Errors
+/// [`Error::EmptyBaseKey`] for an empty base key.
+pub fn ratchet_base_key(
+    backend: Backend,
+    suite: CipherSuite,
+    base_key: &[u8],
+) -> Result<Secret, Error> {
+    if base_key.is_empty() {
+        return Err(Error::EmptyBaseKey);
+    }
+    let hash = suite.hash();
+    let mut prk = Secret::zeroed(suite.hash_len())?;
+    backend.hkdf_extract(hash, base_key, prk.expose_mut())?;
+    let mut next = Secret::zeroed(suite.hash_len())?;
+    backend.hkdf_expand(hash, prk.expose(), &[b"SFrame 1.0 Ratchet"], next.expose_mut())?;
+    Ok(next)
+}
+
+/// The nonce for counter `ctr`: the salt XOR the counter, big-endian in the last 8 bytes.
+#[inline]
+pub fn nonce(salt: &[u8; NONCE_LEN], ctr: u64) -> [u8; NONCE_LEN] {
+    let mut n = *salt;
+    let (_, low) = n.split_at_mut(NONCE_LEN - 8);
+    for (b, c) in low.iter_mut().zip(ctr.to_be_bytes()) {
+        *b ^= c;
+    }
+    n
+}
+
+/// The longest plaintext one frame may carry: AES-GCM's limit (2^36 - 32 bytes) and within
+/// the 2^32 blocks of AES-CTR's 32-bit block counter.
+pub const MAX_FRAME_PLAINTEXT: u64 = (1 << 36) - 32;
+
+/// The key for one KID, expanded once: the AEAD's key schedule and the salt.
+pub(crate) struct FrameKey {
+    suite: CipherSuite,
+    aead: Box<dyn AeadKey>,
+    salt: [u8; NONCE_LEN],
+}
+
+impl Drop for FrameKey {
+    fn drop(&mut self) {
+        self.salt.zeroize();
+    }
+}
+
+impl fmt::Debug for FrameKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameKey").field("suite", &self.suite).finish_non_exhaustive()
+    }
+}
+
+/// Where the AAD comes from: the header in the frame, or header || metadata in a scratch
+/// buffer that the owning sender or receiver reuses (so no allocation after warm-up).
+fn aad<'a>(header: &'a [u8], metadata: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if metadata.is_empty() {
+        header
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(header);
+        scratch.extend_from_slice(metadata);
+        scratch
+    }
+}
+
+impl FrameKey {
+    pub(crate) fn new(
+        backend: Backend,
+        suite: CipherSuite,
+        kid: u64,
+        base_key: &[u8],
+    ) -> Result<Self, Error> {
+        let schedule = KeySchedule::derive(backend, suite, kid, base_key)?;
+        let mut salt = [0u8; NONCE_LEN];
+        salt.copy_from_slice(schedule.salt.expose());
+        Ok(Self { suite, aead: backend.aead_key(suite, schedule.key.expose())?, salt })
+    }
+
+    /// Seals the frame `frame = header || plaintext || tag room`, the header already written
+    /// in its first `header_len` bytes.
+    #[inline]
+    pub(crate) fn seal(
+        &self,
+        ctr: u64,
+        header_len: usize,
+        metadata: &[u8],
+        frame: &mut [u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let available = frame.len();
+        if header_len > available {
+            return Err(Error::BufferTooSmall { needed: header_len, available });
+        }
+        let (header, body) = frame.split_at_mut(header_len);
+        let aad = aad(header, metadata, scratch);
+        self.aead.seal(&nonce(&self.salt, ctr), aad, body)
+    }
+
+    /// Opens `frame = header || ciphertext || tag` in place.
+    #[inline]
+    pub(crate) fn open(
+        &self,
+        ctr: u64,
+        header_len: usize,
+        metadata: &[u8],
+        frame: &mut [u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let available = frame.len();
+        if header_len > available {
+            return Err(Error::TruncatedFrame { needed: header_len, available });
+        }
+        let (header, body) = frame.split_at_mut(header_len);
+        let aad = aad(header, metadata, scratch);
+        self.aead.open(&nonce(&self.salt, ctr), aad, body)
+    }
+}
+
+/// The raw AEAD of a suite (RFC 9605 section 4.4 `AEAD.Encrypt`/`AEAD.Decrypt`), for known-answer
+/// tests and benchmarks. Frames go through [`crate::Sender`] and [`crate::Receiver`].
+pub struct Aead {
+    suite: CipherSuite,
+    key: Box<dyn AeadKey>,
+}
+
+impl fmt::Debug for Aead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Aead").field("suite", &self.suite).finish_non_exhaustive()
+    }
+}
+
+impl Aead {
+    /// Expands `key` (`AEAD.Nk` bytes) for `suite`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyLength`] if `key` is not `suite.key_len()` bytes.
+    pub fn new(backend: Backend, suite: CipherSuite, key: &[u8]) -> Result<Self, Error> {
+        Ok(Self { suite, key: backend.aead_key(suite, key)? })
+    }
+
+    /// Encrypts `buf[..len - Nt]` in place and writes the tag into the last `Nt` bytes.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `buf` is shorter than the tag.
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
+        if buf.len() < self.suite.tag_len() {
+            return Err(Error::BufferTooSmall { needed: self.suite.tag_len(), available: buf.len() });
+        }
+        self.key.seal(nonce, aad, buf)
+    }
+
+    /// Verifies the tag in the last `Nt` bytes and decrypts the rest in place, returning it.
+    ///
+    /// # Errors
+    /// [`Error::AuthenticationFailed`] if the tag does not verify or `buf` is too short.
+    pub fn open_in_place<'a>(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], Error> {
+        let text_len =
+            buf.len().checked_sub(self.suite.tag_len()).ok_or(Error::AuthenticationFailed)?;
+        self.key.open(nonce, aad, buf)?;
+        Ok(buf.get_mut(..text_len).unwrap_or(&mut []))
+    }
+}
+
+/// For the AES-CTR + HMAC suites, RFC 9605 section 4.5.1 `derive_subkeys`: the key split into
+/// `(enc_key, auth_key)`. `None` for the GCM suites or a key of the wrong length.
+pub fn derive_subkeys(suite: CipherSuite, key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let nka = suite.enc_key_len()?;
+    (key.len() == suite.key_len()).then(|| key.split_at(nka))
+}
+
+// Compile-time checks that the fixed-size buffers fit every suite.
+const _: () = assert!(MAX_KEY_LEN <= MAX_SECRET_LEN && MAX_HASH_LEN <= MAX_SECRET_LEN);

@@ -1,0 +1,286 @@
+//! The sending side: per-KID keys and counters.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::buffer::FrameBuffer;
+use crate::crypto::Backend;
+use crate::header::{Header, MAX_HEADER_LEN};
+use crate::key::{FrameKey, MAX_FRAME_PLAINTEXT, Secret, ratchet_base_key};
+use crate::ratchet::RatchetKid;
+use crate::{CipherSuite, Error};
+
+/// Encrypts frames under one or more KIDs, each with its own counter.
+///
+/// A counter never repeats under a KID: each frame takes the next value, exhausting `u64` is
+/// [`Error::CounterExhausted`] (never a wrap), and a KID that is removed and installed again
+/// resumes after the last counter it used, whatever starting counter is asked for (see
+/// [`Sender::add_key_with_counter`]).
+#[derive(Debug)]
+pub struct Sender {
+    suite: CipherSuite,
+    backend: Backend,
+    keys: Vec<SendKey>,
+    /// The next unused counter of every KID that was removed (`None`: all were used).
+    retired: HashMap<u64, Option<u64>>,
+    /// Scratch for `header || metadata`, reused frame after frame.
+    aad: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct SendKey {
+    kid: u64,
+    key: FrameKey,
+    /// The next counter to use; `None` once `u64::MAX` has been used.
+    next_ctr: Option<u64>,
+    /// Set for keys that ratchet (RFC 9605 section 5.1).
+    ratchet: Option<SendRatchet>,
+}
+
+#[derive(Debug)]
+struct SendRatchet {
+    at: RatchetKid,
+    base_key: Secret,
+}
+
+impl Sender {
+    /// A sender for `suite` on the default backend.
+    pub fn new(suite: CipherSuite) -> Self {
+        Self::with_backend(suite, Backend::default())
+    }
+
+    /// A sender for `suite` on `backend`.
+    pub fn with_backend(suite: CipherSuite, backend: Backend) -> Self {
+        Self { suite, backend, keys: Vec::new(), retired: HashMap::new(), aad: Vec::new() }
+    }
+
+    /// The cipher suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// Installs `base_key` under `kid`, its counter starting at 0 (or where the KID's last
+    /// use stopped). The key schedule runs now, once.
+    ///
+    /// # Errors
+    /// [`Error::KidInUse`] if `kid` already has a key; [`Error::EmptyBaseKey`].
+    pub fn add_key(&mut self, kid: u64, base_key: &[u8]) -> Result<(), Error> {
+        self.add_key_with_counter(kid, base_key, self.first_unused(kid))
+    }
+
+    /// Installs `base_key` under `kid` with its first counter `first_ctr`.
+    ///
+    /// # Errors
+    /// [`Error::CounterReuse`] if this sender already used counters at or above `first_ctr`
+    /// under `kid`; [`Error::KidInUse`]; [`Error::EmptyBaseKey`].
+    pub fn add_key_with_counter(
+        &mut self,
+        kid: u64,
+        base_key: &[u8],
+        first_ctr: u64,
+    ) -> Result<(), Error> {
+        self.install(kid, base_key, first_ctr, None)
+    }
+
+    fn install(
+        &mut self,
+        kid: u64,
+        base_key: &[u8],
+        first_ctr: u64,
+        ratchet: Option<SendRatchet>,
+    ) -> Result<(), Error> {
+        if self.keys.iter().any(|k| k.kid == kid) {
+            return Err(Error::KidInUse(kid));
+        }
+        match self.retired.get(&kid) {
+            Some(None) => return Err(Error::CounterExhausted { kid }),
+            Some(&Some(next_unused)) if first_ctr < next_unused => {
+                return Err(Error::CounterReuse { kid, next_unused });
+            }
+            _ => {}
+        }
+        let key = FrameKey::new(self.backend, self.suite, kid, base_key)?;
+        self.keys.push(SendKey { kid, key, next_ctr: Some(first_ctr), ratchet });
+        Ok(())
+    }
+
+    /// Installs a ratcheting key (RFC 9605 section 5.1): `r_bits` low bits of the KID count
+    /// ratchet steps, the bits above are `generation`. The first KID is `generation << r_bits`,
+    /// returned.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `r_bits` is 0 or leaves no room for `generation`.
+    pub fn add_ratcheting_key(
+        &mut self,
+        generation: u64,
+        r_bits: u8,
+        base_key: &[u8],
+    ) -> Result<u64, Error> {
+        let at = RatchetKid::new(generation, r_bits, 0)?;
+        let kid = at.kid();
+        let ratchet = SendRatchet { at, base_key: Secret::new(base_key)? };
+        self.install(kid, base_key, self.first_unused(kid), Some(ratchet))?;
+        Ok(kid)
+    }
+
+    /// Ratchets the key installed under `kid` one step forward: derives the next base key,
+    /// installs it under the next KID (counter from 0) and removes (zeroizes) the old one.
+    /// Returns the new KID.
+    ///
+    /// # Errors
+    /// [`Error::NoSendKey`] if `kid` has no key or is not a ratcheting key.
+    pub fn ratchet(&mut self, kid: u64) -> Result<u64, Error> {
+        let idx = self.index(kid)?;
+        let Some(ratchet) = self.keys.get(idx).and_then(|k| k.ratchet.as_ref()) else {
+            return Err(Error::NoSendKey(kid));
+        };
+        let next_at = ratchet.at.next();
+        let next_base = ratchet_base_key(self.backend, self.suite, ratchet.base_key.expose())?;
+        let next_kid = next_at.kid();
+        self.remove_key(kid);
+        let key_bytes = next_base.clone();
+        let start = self.first_unused(next_kid);
+        self.install(
+            next_kid,
+            key_bytes.expose(),
+            start,
+            Some(SendRatchet { at: next_at, base_key: next_base }),
+        )?;
+        Ok(next_kid)
+    }
+
+    /// Removes the key for `kid`, zeroizing it. Returns whether there was one. Its counter is
+    /// remembered so that installing the KID again cannot repeat a nonce.
+    pub fn remove_key(&mut self, kid: u64) -> bool {
+        let Ok(idx) = self.index(kid) else { return false };
+        let key = self.keys.swap_remove(idx);
+        // The key's counter only grew from the retired value it started at, if any.
+        self.retired.insert(kid, key.next_ctr);
+        true
+    }
+
+    /// The first counter a new key under `kid` may use (0 for a KID never used).
+    fn first_unused(&self, kid: u64) -> u64 {
+        match self.retired.get(&kid) {
+            None => 0,
+            Some(next) => next.unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The KIDs with a key installed.
+    pub fn kids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keys.iter().map(|k| k.kid)
+    }
+
+    /// The counter the next frame under `kid` will carry.
+    ///
+    /// # Errors
+    /// [`Error::NoSendKey`]; [`Error::CounterExhausted`].
+    pub fn next_counter(&self, kid: u64) -> Result<u64, Error> {
+        let key = self.keys.get(self.index(kid)?).ok_or(Error::NoSendKey(kid))?;
+        key.next_ctr.ok_or(Error::CounterExhausted { kid })
+    }
+
+    /// The length of the header of the next frame under `kid`.
+    ///
+    /// # Errors
+    /// As [`Sender::next_counter`].
+    pub fn header_len(&self, kid: u64) -> Result<usize, Error> {
+        Ok(Header::new(kid, self.next_counter(kid)?).len())
+    }
+
+    /// The length of the next frame under `kid` for `plain_len` bytes of plaintext: header,
+    /// ciphertext and tag.
+    ///
+    /// # Errors
+    /// As [`Sender::next_counter`].
+    pub fn encrypted_len(&self, kid: u64, plain_len: usize) -> Result<usize, Error> {
+        Ok(self.header_len(kid)? + plain_len + self.suite.tag_len())
+    }
+
+    /// The most a frame can grow by under this suite: [`MAX_HEADER_LEN`] plus the tag.
+    pub fn max_overhead(&self) -> usize {
+        MAX_HEADER_LEN + self.suite.tag_len()
+    }
+
+    fn index(&self, kid: u64) -> Result<usize, Error> {
+        self.keys.iter().position(|k| k.kid == kid).ok_or(Error::NoSendKey(kid))
+    }
+
+    /// Encrypts in place without moving the plaintext.
+    ///
+    /// `buf[plaintext]` holds the plaintext. The header is written in the bytes just before it
+    /// and the tag just after, and the frame (`header || ciphertext || tag`) is returned as a
+    /// sub-slice of `buf`. So `plaintext.start` must be at least [`Sender::header_len`] and
+    /// `buf` must have the tag's length after `plaintext.end`; reserving
+    /// [`MAX_HEADER_LEN`] in front always suffices. To have the frame start at `buf[0]`, put
+    /// the plaintext at exactly `header_len(kid)`.
+    ///
+    /// `metadata` is authenticated, not encrypted, and not part of the frame (RFC 9605
+    /// section 4.4.3); the receiver must supply the same bytes.
+    ///
+    /// # Errors
+    /// [`Error::NoSendKey`], [`Error::CounterExhausted`], [`Error::BufferTooSmall`],
+    /// [`Error::FrameTooLarge`]. On error nothing is written and no counter is used.
+    pub fn encrypt_in_place<'a>(
+        &mut self,
+        kid: u64,
+        metadata: &[u8],
+        buf: &'a mut [u8],
+        plaintext: Range<usize>,
+    ) -> Result<&'a mut [u8], Error> {
+        let idx = self.index(kid)?;
+        let Self { keys, aad, suite, .. } = self;
+        let key = keys.get_mut(idx).ok_or(Error::NoSendKey(kid))?;
+        let ctr = key.next_ctr.ok_or(Error::CounterExhausted { kid })?;
+        let header = Header::new(kid, ctr);
+        let header_len = header.len();
+        let tag_len = suite.tag_len();
+        if plaintext.start > plaintext.end {
+            return Err(Error::InvalidConfig("plaintext range is reversed"));
+        }
+        if (plaintext.end - plaintext.start) as u64 > MAX_FRAME_PLAINTEXT {
+            return Err(Error::FrameTooLarge);
+        }
+        let start = plaintext.start.checked_sub(header_len).ok_or(Error::BufferTooSmall {
+            needed: header_len,
+            available: plaintext.start,
+        })?;
+        let end = plaintext.end.checked_add(tag_len).ok_or(Error::FrameTooLarge)?;
+        let available = buf.len();
+        let frame = buf
+            .get_mut(start..end)
+            .ok_or(Error::BufferTooSmall { needed: end, available })?;
+        header.encode(frame)?;
+        key.key.seal(ctr, header_len, metadata, frame, aad)?;
+        key.next_ctr = ctr.checked_add(1);
+        Ok(frame)
+    }
+
+    /// Encrypts the plaintext that fills `buf`, leaving `header || ciphertext || tag` in it.
+    /// Works for [`Vec<u8>`] and [`bytes::BytesMut`]; moves the plaintext up by the header
+    /// length (see [`Sender::encrypt_in_place`] to avoid that).
+    ///
+    /// # Errors
+    /// As [`Sender::encrypt_in_place`]; on error `buf` is unchanged.
+    pub fn encrypt<B: FrameBuffer>(
+        &mut self,
+        kid: u64,
+        metadata: &[u8],
+        buf: &mut B,
+    ) -> Result<(), Error> {
+        let header_len = self.header_len(kid)?;
+        let plain_len = buf.bytes_mut().len();
+        if plain_len as u64 > MAX_FRAME_PLAINTEXT {
+            return Err(Error::FrameTooLarge);
+        }
+        buf.grow(header_len, self.suite.tag_len());
+        let range = header_len..header_len + plain_len;
+        if let Err(e) = self.encrypt_in_place(kid, metadata, buf.bytes_mut(), range) {
+            // Cannot happen after the checks above, but leave the buffer as it came.
+            buf.keep(header_len, header_len + plain_len);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
