@@ -101,7 +101,7 @@ impl Header {
         };
         let (config, rest) = out.split_at_mut(1);
         let (kid_out, ctr_out) = rest.split_at_mut(kid_len);
-        let k = if kid_len == 0 { self.kid as u8 } else { 0x80 | ((kid_len as u8 - 1) << 4) };
+        let k = if kid_len == 0 { (self.kid as u8) << 4 } else { 0x80 | ((kid_len as u8 - 1) << 4) };
         let c = if ctr_len == 0 { self.ctr as u8 } else { 0x08 | (ctr_len as u8 - 1) };
         config.fill(k | c);
         kid_out.copy_from_slice(&self.kid.to_be_bytes()[8 - kid_len..]);
