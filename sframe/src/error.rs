@@ -108,13 +108,19 @@ impl fmt::Display for Error {
         match self {
             Self::MalformedHeader(e) => write!(f, "malformed SFrame header: {e}"),
             Self::TruncatedFrame { needed, available } => {
-                write!(f, "truncated frame: needs at least {needed} bytes, has {available}")
+                write!(
+                    f,
+                    "truncated frame: needs at least {needed} bytes, has {available}"
+                )
             }
             Self::UnknownKid(kid) => write!(f, "no key for KID {kid}"),
             Self::AuthenticationFailed => f.write_str("authentication failed"),
             Self::Replay { kid, ctr } => write!(f, "replayed frame (KID {kid}, CTR {ctr})"),
             Self::RatchetOutOfWindow { kid } => {
-                write!(f, "KID {kid} names a ratchet step outside the receiver's window")
+                write!(
+                    f,
+                    "KID {kid} names a ratchet step outside the receiver's window"
+                )
             }
             Self::CounterExhausted { kid } => write!(f, "counter exhausted for KID {kid}"),
             Self::CounterReuse { kid, next_unused } => write!(

@@ -43,7 +43,10 @@ impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Truncated { needed, available } => {
-                write!(f, "truncated header: needs {needed} bytes, {available} available")
+                write!(
+                    f,
+                    "truncated header: needs {needed} bytes, {available} available"
+                )
             }
             Self::NonMinimal => f.write_str("non-minimal KID or CTR encoding"),
         }
@@ -97,12 +100,23 @@ impl Header {
         let ctr_len = ext_len(self.ctr);
         let len = 1 + kid_len + ctr_len;
         let Some(out) = out.get_mut(..len) else {
-            return Err(Error::BufferTooSmall { needed: len, available: out.len() });
+            return Err(Error::BufferTooSmall {
+                needed: len,
+                available: out.len(),
+            });
         };
         let (config, rest) = out.split_at_mut(1);
         let (kid_out, ctr_out) = rest.split_at_mut(kid_len);
-        let k = if kid_len == 0 { (self.kid as u8) << 4 } else { 0x80 | ((kid_len as u8 - 1) << 4) };
-        let c = if ctr_len == 0 { self.ctr as u8 } else { 0x08 | (ctr_len as u8 - 1) };
+        let k = if kid_len == 0 {
+            (self.kid as u8) << 4
+        } else {
+            0x80 | ((kid_len as u8 - 1) << 4)
+        };
+        let c = if ctr_len == 0 {
+            self.ctr as u8
+        } else {
+            0x08 | (ctr_len as u8 - 1)
+        };
         config.fill(k | c);
         kid_out.copy_from_slice(&self.kid.to_be_bytes()[8 - kid_len..]);
         ctr_out.copy_from_slice(&self.ctr.to_be_bytes()[8 - ctr_len..]);
@@ -132,8 +146,16 @@ impl Header {
                 available: 0,
             }));
         };
-        let kid_len = if config & 0x80 == 0 { 0 } else { usize::from((config >> 4) & 0x07) + 1 };
-        let ctr_len = if config & 0x08 == 0 { 0 } else { usize::from(config & 0x07) + 1 };
+        let kid_len = if config & 0x80 == 0 {
+            0
+        } else {
+            usize::from((config >> 4) & 0x07) + 1
+        };
+        let ctr_len = if config & 0x08 == 0 {
+            0
+        } else {
+            usize::from(config & 0x07) + 1
+        };
         let len = 1 + kid_len + ctr_len;
         let (Some(kid_bytes), Some(ctr_bytes)) =
             (rest.get(..kid_len), rest.get(kid_len..kid_len + ctr_len))
@@ -143,8 +165,16 @@ impl Header {
                 available: buf.len(),
             }));
         };
-        let kid = if kid_len == 0 { u64::from((config >> 4) & 0x07) } else { read_be(kid_bytes)? };
-        let ctr = if ctr_len == 0 { u64::from(config & 0x07) } else { read_be(ctr_bytes)? };
+        let kid = if kid_len == 0 {
+            u64::from((config >> 4) & 0x07)
+        } else {
+            read_be(kid_bytes)?
+        };
+        let ctr = if ctr_len == 0 {
+            u64::from(config & 0x07)
+        } else {
+            read_be(ctr_bytes)?
+        };
         Ok((Self { kid, ctr }, len))
     }
 }
@@ -184,7 +214,10 @@ mod tests {
         assert_eq!(Header::new(0, 0).to_bytes().as_ref(), [0x00]);
         assert_eq!(Header::new(7, 7).to_bytes().as_ref(), [0x77]);
         assert_eq!(Header::new(8, 0).to_bytes().as_ref(), [0x80, 0x08]);
-        assert_eq!(Header::new(0x123, 0x4567).to_bytes().as_ref(), [0x99, 0x01, 0x23, 0x45, 0x67]);
+        assert_eq!(
+            Header::new(0x123, 0x4567).to_bytes().as_ref(),
+            [0x99, 0x01, 0x23, 0x45, 0x67]
+        );
         let max = Header::new(u64::MAX, u64::MAX);
         assert_eq!(max.len(), MAX_HEADER_LEN);
         assert_eq!(max.to_bytes().as_ref()[0], 0xff);
@@ -200,24 +233,39 @@ mod tests {
         // KID 0x0100 with a leading zero byte (3 bytes instead of 2).
         assert_eq!(Header::parse(&[0xa0, 0x00, 0x01, 0x00]), non_minimal);
         // CTR 0xff in 8 bytes.
-        assert_eq!(Header::parse(&[0x0f, 0, 0, 0, 0, 0, 0, 0, 0xff]), non_minimal);
+        assert_eq!(
+            Header::parse(&[0x0f, 0, 0, 0, 0, 0, 0, 0, 0xff]),
+            non_minimal
+        );
         // The minimal forms of the same values parse.
         assert_eq!(Header::parse(&[0x50]), Ok((Header::new(5, 0), 1)));
-        assert_eq!(Header::parse(&[0x90, 0x01, 0x00]), Ok((Header::new(256, 0), 3)));
+        assert_eq!(
+            Header::parse(&[0x90, 0x01, 0x00]),
+            Ok((Header::new(256, 0), 3))
+        );
     }
 
     #[test]
     fn truncation_is_reported_with_lengths() {
         assert_eq!(
             Header::parse(&[]),
-            Err(Error::MalformedHeader(HeaderError::Truncated { needed: 1, available: 0 }))
+            Err(Error::MalformedHeader(HeaderError::Truncated {
+                needed: 1,
+                available: 0
+            }))
         );
         assert_eq!(
             Header::parse(&[0xff, 1, 2, 3]),
-            Err(Error::MalformedHeader(HeaderError::Truncated { needed: 17, available: 4 }))
+            Err(Error::MalformedHeader(HeaderError::Truncated {
+                needed: 17,
+                available: 4
+            }))
         );
         // Trailing bytes are the caller's (the ciphertext), not part of the header.
-        assert_eq!(Header::parse(&[0x12, 0xaa, 0xbb]), Ok((Header::new(1, 2), 1)));
+        assert_eq!(
+            Header::parse(&[0x12, 0xaa, 0xbb]),
+            Ok((Header::new(1, 2), 1))
+        );
     }
 
     #[test]
@@ -225,7 +273,10 @@ mod tests {
         let mut small = [0u8; 2];
         assert_eq!(
             Header::new(0x123, 0x4567).encode(&mut small),
-            Err(Error::BufferTooSmall { needed: 5, available: 2 })
+            Err(Error::BufferTooSmall {
+                needed: 5,
+                available: 2
+            })
         );
     }
 
@@ -233,7 +284,11 @@ mod tests {
     fn every_length_boundary_round_trips() {
         let mut values = vec![0u64, 1, 7, 8];
         for bytes in 1..=8u32 {
-            let top = if bytes == 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
+            let top = if bytes == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * bytes)) - 1
+            };
             values.extend([top, top.wrapping_add(1)]);
         }
         for &kid in &values {

@@ -26,10 +26,16 @@ impl Secret {
     /// # Errors
     /// [`Error::InvalidKeyLength`] for more than [`MAX_SECRET_LEN`] bytes.
     pub fn new(bytes: &[u8]) -> Result<Self, Error> {
-        let mut s = Self { bytes: [0; MAX_SECRET_LEN], len: bytes.len() };
+        let mut s = Self {
+            bytes: [0; MAX_SECRET_LEN],
+            len: bytes.len(),
+        };
         s.bytes
             .get_mut(..bytes.len())
-            .ok_or(Error::InvalidKeyLength { expected: MAX_SECRET_LEN, actual: bytes.len() })?
+            .ok_or(Error::InvalidKeyLength {
+                expected: MAX_SECRET_LEN,
+                actual: bytes.len(),
+            })?
             .copy_from_slice(bytes);
         Ok(s)
     }
@@ -39,7 +45,10 @@ impl Secret {
         if len > MAX_SECRET_LEN {
             return Err(Error::Crypto);
         }
-        Ok(Self { bytes: [0; MAX_SECRET_LEN], len })
+        Ok(Self {
+            bytes: [0; MAX_SECRET_LEN],
+            len,
+        })
     }
 
     /// The secret bytes. Handle with care.
@@ -163,7 +172,12 @@ pub fn ratchet_base_key(
     let mut prk = Secret::zeroed(suite.hash_len())?;
     backend.hkdf_extract(hash, base_key, prk.expose_mut())?;
     let mut next = Secret::zeroed(suite.hash_len())?;
-    backend.hkdf_expand(hash, prk.expose(), &[b"SFrame 1.0 Ratchet"], next.expose_mut())?;
+    backend.hkdf_expand(
+        hash,
+        prk.expose(),
+        &[b"SFrame 1.0 Ratchet"],
+        next.expose_mut(),
+    )?;
     Ok(next)
 }
 
@@ -197,7 +211,9 @@ impl Drop for FrameKey {
 
 impl fmt::Debug for FrameKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FrameKey").field("suite", &self.suite).finish_non_exhaustive()
+        f.debug_struct("FrameKey")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
     }
 }
 
@@ -224,7 +240,11 @@ impl FrameKey {
         let schedule = KeySchedule::derive(backend, suite, kid, base_key)?;
         let mut salt = [0u8; NONCE_LEN];
         salt.copy_from_slice(schedule.salt.expose());
-        Ok(Self { suite, aead: backend.aead_key(suite, schedule.key.expose())?, salt })
+        Ok(Self {
+            suite,
+            aead: backend.aead_key(suite, schedule.key.expose())?,
+            salt,
+        })
     }
 
     /// Seals the frame `frame = header || plaintext || tag room`, the header already written
@@ -240,7 +260,10 @@ impl FrameKey {
     ) -> Result<(), Error> {
         let available = frame.len();
         if header_len > available {
-            return Err(Error::BufferTooSmall { needed: header_len, available });
+            return Err(Error::BufferTooSmall {
+                needed: header_len,
+                available,
+            });
         }
         let (header, body) = frame.split_at_mut(header_len);
         let aad = aad(header, metadata, scratch);
@@ -259,7 +282,10 @@ impl FrameKey {
     ) -> Result<(), Error> {
         let available = frame.len();
         if header_len > available {
-            return Err(Error::TruncatedFrame { needed: header_len, available });
+            return Err(Error::TruncatedFrame {
+                needed: header_len,
+                available,
+            });
         }
         let (header, body) = frame.split_at_mut(header_len);
         let aad = aad(header, metadata, scratch);
@@ -276,7 +302,9 @@ pub struct Aead {
 
 impl fmt::Debug for Aead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Aead").field("suite", &self.suite).finish_non_exhaustive()
+        f.debug_struct("Aead")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
     }
 }
 
@@ -286,7 +314,15 @@ impl Aead {
     /// # Errors
     /// [`Error::InvalidKeyLength`] if `key` is not `suite.key_len()` bytes.
     pub fn new(backend: Backend, suite: CipherSuite, key: &[u8]) -> Result<Self, Error> {
-        Ok(Self { suite, key: backend.aead_key(suite, key)? })
+        Ok(Self {
+            suite,
+            key: backend.aead_key(suite, key)?,
+        })
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
     }
 
     /// Encrypts `buf[..len - Nt]` in place and writes the tag into the last `Nt` bytes.
@@ -300,7 +336,10 @@ impl Aead {
         buf: &mut [u8],
     ) -> Result<(), Error> {
         if buf.len() < self.suite.tag_len() {
-            return Err(Error::BufferTooSmall { needed: self.suite.tag_len(), available: buf.len() });
+            return Err(Error::BufferTooSmall {
+                needed: self.suite.tag_len(),
+                available: buf.len(),
+            });
         }
         self.key.seal(nonce, aad, buf)
     }
@@ -315,8 +354,10 @@ impl Aead {
         aad: &[u8],
         buf: &'a mut [u8],
     ) -> Result<&'a mut [u8], Error> {
-        let text_len =
-            buf.len().checked_sub(self.suite.tag_len()).ok_or(Error::AuthenticationFailed)?;
+        let text_len = buf
+            .len()
+            .checked_sub(self.suite.tag_len())
+            .ok_or(Error::AuthenticationFailed)?;
         self.key.open(nonce, aad, buf)?;
         Ok(buf.get_mut(..text_len).unwrap_or(&mut []))
     }

@@ -28,9 +28,15 @@ impl RatchetKid {
             return Err(Error::InvalidConfig("ratchet R must be 1 to 63 bits"));
         }
         if generation >> (64 - u32::from(r_bits)) != 0 {
-            return Err(Error::InvalidConfig("ratchet generation does not fit above R bits"));
+            return Err(Error::InvalidConfig(
+                "ratchet generation does not fit above R bits",
+            ));
         }
-        Ok(Self { generation, r_bits, step })
+        Ok(Self {
+            generation,
+            r_bits,
+            step,
+        })
     }
 
     /// The generation.
@@ -59,7 +65,10 @@ impl RatchetKid {
 
     /// The next step.
     pub fn next(&self) -> Self {
-        Self { step: self.step.wrapping_add(1), ..*self }
+        Self {
+            step: self.step.wrapping_add(1),
+            ..*self
+        }
     }
 
     /// Whether `kid` belongs to this ratchet (its bits above R are the generation).
@@ -87,7 +96,11 @@ pub struct RatchetPolicy {
 
 impl Default for RatchetPolicy {
     fn default() -> Self {
-        Self { max_forward: 16, keep_previous: 1, previous_lifetime_frames: 256 }
+        Self {
+            max_forward: 16,
+            keep_previous: 1,
+            previous_lifetime_frames: 256,
+        }
     }
 }
 

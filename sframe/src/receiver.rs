@@ -24,7 +24,10 @@ pub struct ReceiverConfig {
 impl Default for ReceiverConfig {
     /// A replay window of 1024 counters and the default ratchet policy.
     fn default() -> Self {
-        Self { replay_window: Some(1024), ratchet: RatchetPolicy::default() }
+        Self {
+            replay_window: Some(1024),
+            ratchet: RatchetPolicy::default(),
+        }
     }
 }
 
@@ -121,7 +124,14 @@ impl Receiver {
         }
         let key = FrameKey::new(self.backend, self.suite, kid, base_key)?;
         let replay = self.config.replay_window.map(ReplayWindow::new);
-        self.keys.insert(kid, RecvKey { key, replay, ratchet });
+        self.keys.insert(
+            kid,
+            RecvKey {
+                key,
+                replay,
+                ratchet,
+            },
+        );
         Ok(())
     }
 
@@ -131,7 +141,11 @@ impl Receiver {
     /// # Errors
     /// [`Error::KidInUse`] if the KID or generation is already followed.
     pub fn add_ratcheting_key(&mut self, at: RatchetKid, base_key: &[u8]) -> Result<(), Error> {
-        if self.ratchets.iter().any(|r| r.at.generation() == at.generation()) {
+        if self
+            .ratchets
+            .iter()
+            .any(|r| r.at.generation() == at.generation())
+        {
             return Err(Error::KidInUse(at.kid()));
         }
         self.insert(at.kid(), base_key, Some(at.generation()))?;
@@ -147,10 +161,14 @@ impl Receiver {
     /// Removes the key for `kid`, zeroizing it; if it is a ratchet's current step, the whole
     /// ratchet goes (its previous steps too). Returns whether there was a key.
     pub fn remove_key(&mut self, kid: u64) -> bool {
-        let Some(removed) = self.keys.remove(&kid) else { return false };
+        let Some(removed) = self.keys.remove(&kid) else {
+            return false;
+        };
         if let Some(generation) = removed.ratchet {
-            if let Some(pos) =
-                self.ratchets.iter().position(|r| r.at.generation() == generation && r.at.kid() == kid)
+            if let Some(pos) = self
+                .ratchets
+                .iter()
+                .position(|r| r.at.generation() == generation && r.at.kid() == kid)
             {
                 let ratchet = self.ratchets.swap_remove(pos);
                 for (old, _) in ratchet.previous {
@@ -200,7 +218,9 @@ impl Receiver {
                         return Err(Error::Replay { kid, ctr });
                     }
                 }
-                entry.key.open(ctr, header_len, metadata, frame, &mut self.aad)?;
+                entry
+                    .key
+                    .open(ctr, header_len, metadata, frame, &mut self.aad)?;
                 if let Some(window) = &mut entry.replay {
                     window.accept(ctr);
                 }
@@ -210,7 +230,9 @@ impl Receiver {
             }
             None => self.ratchet_forward(header, header_len, metadata, frame)?,
         }
-        Ok(frame.get_mut(header_len..available - tag_len).unwrap_or(&mut []))
+        Ok(frame
+            .get_mut(header_len..available - tag_len)
+            .unwrap_or(&mut []))
     }
 
     /// Decrypts the frame that fills `buf` and leaves only the plaintext in it (O(1) for
@@ -230,7 +252,10 @@ impl Receiver {
     /// A frame under a ratchet's current step authenticated: age its previous steps.
     fn count_ratchet_frame(&mut self, generation: u64, kid: u64) {
         let lifetime = self.config.ratchet.previous_lifetime_frames;
-        let Some(ratchet) = self.ratchets.iter_mut().find(|r| r.at.generation() == generation)
+        let Some(ratchet) = self
+            .ratchets
+            .iter_mut()
+            .find(|r| r.at.generation() == generation)
         else {
             return;
         };
@@ -261,7 +286,9 @@ impl Receiver {
         let Some(idx) = self.ratchets.iter().position(|r| r.at.owns(kid)) else {
             return Err(Error::UnknownKid(kid));
         };
-        let Some(ratchet) = self.ratchets.get(idx) else { return Err(Error::UnknownKid(kid)) };
+        let Some(ratchet) = self.ratchets.get(idx) else {
+            return Err(Error::UnknownKid(kid));
+        };
         let steps = ratchet.at.steps_to(kid);
         // Half the step space counts as "ahead", the rest as "behind" (long deleted).
         let half = 1u64 << (ratchet.at.r_bits() - 1);
@@ -283,8 +310,17 @@ impl Receiver {
             window.accept(ctr);
         }
         let generation = at.generation();
-        self.keys.insert(kid, RecvKey { key, replay, ratchet: Some(generation) });
-        let Some(ratchet) = self.ratchets.get_mut(idx) else { return Ok(()) };
+        self.keys.insert(
+            kid,
+            RecvKey {
+                key,
+                replay,
+                ratchet: Some(generation),
+            },
+        );
+        let Some(ratchet) = self.ratchets.get_mut(idx) else {
+            return Ok(());
+        };
         let old_kid = ratchet.at.kid();
         ratchet.at = at;
         ratchet.base_key = base;

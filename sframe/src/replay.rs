@@ -31,7 +31,11 @@ impl ReplayWindow {
     /// A window of at least `size` counters (rounded up to a multiple of 64, at least 64).
     pub fn new(size: u32) -> Self {
         let words = (size.max(1) as usize).div_ceil(64);
-        Self { bits: vec![0; words].into_boxed_slice(), size: 64 * words as u64, highest: None }
+        Self {
+            bits: vec![0; words].into_boxed_slice(),
+            size: 64 * words as u64,
+            highest: None,
+        }
     }
 
     /// The number of counters the window covers.
@@ -53,7 +57,9 @@ impl ReplayWindow {
     /// Whether `ctr` would be accepted. Does not change the window.
     #[inline]
     pub fn check(&self, ctr: u64) -> ReplayCheck {
-        let Some(highest) = self.highest else { return ReplayCheck::Fresh };
+        let Some(highest) = self.highest else {
+            return ReplayCheck::Fresh;
+        };
         if ctr > highest {
             return ReplayCheck::Fresh;
         }

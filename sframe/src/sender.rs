@@ -51,7 +51,13 @@ impl Sender {
 
     /// A sender for `suite` on `backend`.
     pub fn with_backend(suite: CipherSuite, backend: Backend) -> Self {
-        Self { suite, backend, keys: Vec::new(), retired: HashMap::new(), aad: Vec::new() }
+        Self {
+            suite,
+            backend,
+            keys: Vec::new(),
+            retired: HashMap::new(),
+            aad: Vec::new(),
+        }
     }
 
     /// The cipher suite.
@@ -100,7 +106,12 @@ impl Sender {
             _ => {}
         }
         let key = FrameKey::new(self.backend, self.suite, kid, base_key)?;
-        self.keys.push(SendKey { kid, key, next_ctr: Some(first_ctr), ratchet });
+        self.keys.push(SendKey {
+            kid,
+            key,
+            next_ctr: Some(first_ctr),
+            ratchet,
+        });
         Ok(())
     }
 
@@ -118,7 +129,10 @@ impl Sender {
     ) -> Result<u64, Error> {
         let at = RatchetKid::new(generation, r_bits, 0)?;
         let kid = at.kid();
-        let ratchet = SendRatchet { at, base_key: Secret::new(base_key)? };
+        let ratchet = SendRatchet {
+            at,
+            base_key: Secret::new(base_key)?,
+        };
         self.install(kid, base_key, self.first_unused(kid), Some(ratchet))?;
         Ok(kid)
     }
@@ -144,7 +158,10 @@ impl Sender {
             next_kid,
             key_bytes.expose(),
             start,
-            Some(SendRatchet { at: next_at, base_key: next_base }),
+            Some(SendRatchet {
+                at: next_at,
+                base_key: next_base,
+            }),
         )?;
         Ok(next_kid)
     }
@@ -152,7 +169,9 @@ impl Sender {
     /// Removes the key for `kid`, zeroizing it. Returns whether there was one. Its counter is
     /// remembered so that installing the KID again cannot repeat a nonce.
     pub fn remove_key(&mut self, kid: u64) -> bool {
-        let Ok(idx) = self.index(kid) else { return false };
+        let Ok(idx) = self.index(kid) else {
+            return false;
+        };
         let key = self.keys.swap_remove(idx);
         // The key's counter only grew from the retired value it started at, if any.
         self.retired.insert(kid, key.next_ctr);
@@ -177,7 +196,10 @@ impl Sender {
     /// # Errors
     /// [`Error::NoSendKey`]; [`Error::CounterExhausted`].
     pub fn next_counter(&self, kid: u64) -> Result<u64, Error> {
-        let key = self.keys.get(self.index(kid)?).ok_or(Error::NoSendKey(kid))?;
+        let key = self
+            .keys
+            .get(self.index(kid)?)
+            .ok_or(Error::NoSendKey(kid))?;
         key.next_ctr.ok_or(Error::CounterExhausted { kid })
     }
 
@@ -204,7 +226,10 @@ impl Sender {
     }
 
     fn index(&self, kid: u64) -> Result<usize, Error> {
-        self.keys.iter().position(|k| k.kid == kid).ok_or(Error::NoSendKey(kid))
+        self.keys
+            .iter()
+            .position(|k| k.kid == kid)
+            .ok_or(Error::NoSendKey(kid))
     }
 
     /// Encrypts in place without moving the plaintext.
@@ -230,7 +255,9 @@ impl Sender {
         plaintext: Range<usize>,
     ) -> Result<&'a mut [u8], Error> {
         let idx = self.index(kid)?;
-        let Self { keys, aad, suite, .. } = self;
+        let Self {
+            keys, aad, suite, ..
+        } = self;
         let key = keys.get_mut(idx).ok_or(Error::NoSendKey(kid))?;
         let ctr = key.next_ctr.ok_or(Error::CounterExhausted { kid })?;
         let header = Header::new(kid, ctr);
@@ -242,15 +269,22 @@ impl Sender {
         if (plaintext.end - plaintext.start) as u64 > MAX_FRAME_PLAINTEXT {
             return Err(Error::FrameTooLarge);
         }
-        let start = plaintext.start.checked_sub(header_len).ok_or(Error::BufferTooSmall {
-            needed: header_len,
-            available: plaintext.start,
-        })?;
-        let end = plaintext.end.checked_add(tag_len).ok_or(Error::FrameTooLarge)?;
+        let start = plaintext
+            .start
+            .checked_sub(header_len)
+            .ok_or(Error::BufferTooSmall {
+                needed: header_len,
+                available: plaintext.start,
+            })?;
+        let end = plaintext
+            .end
+            .checked_add(tag_len)
+            .ok_or(Error::FrameTooLarge)?;
         let available = buf.len();
-        let frame = buf
-            .get_mut(start..end)
-            .ok_or(Error::BufferTooSmall { needed: end, available })?;
+        let frame = buf.get_mut(start..end).ok_or(Error::BufferTooSmall {
+            needed: end,
+            available,
+        })?;
         header.encode(frame)?;
         key.key.seal(ctr, header_len, metadata, frame, aad)?;
         key.next_ctr = ctr.checked_add(1);

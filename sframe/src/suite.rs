@@ -221,7 +221,10 @@ mod tests {
         for suite in CipherSuite::ALL {
             assert_eq!(CipherSuite::from_id(suite.id()), Some(suite));
             assert_eq!(suite.name().parse::<CipherSuite>().ok(), Some(suite));
-            assert_eq!(suite.id().to_string().parse::<CipherSuite>().ok(), Some(suite));
+            assert_eq!(
+                suite.id().to_string().parse::<CipherSuite>().ok(),
+                Some(suite)
+            );
             assert!(suite.key_len() <= MAX_KEY_LEN && suite.tag_len() <= MAX_TAG_LEN);
         }
         let nk: Vec<usize> = CipherSuite::ALL.iter().map(|s| s.key_len()).collect();
@@ -231,6 +234,9 @@ mod tests {
         assert_eq!(CipherSuite::from_id(0), None);
         assert_eq!(CipherSuite::from_id(9), None);
         assert!("0x0009".parse::<CipherSuite>().is_err());
-        assert_eq!("0x0005".parse::<CipherSuite>().ok(), Some(CipherSuite::Aes256GcmSha512_128));
+        assert_eq!(
+            "0x0005".parse::<CipherSuite>().ok(),
+            Some(CipherSuite::Aes256GcmSha512_128)
+        );
     }
 }

@@ -19,7 +19,9 @@ pub(super) fn hkdf_extract(hash: Hash, ikm: &[u8], out: &mut [u8]) -> Result<(),
     // aws-lc-rs keeps its `Prk` opaque, so compute it as the HMAC to expose the secret.
     let tag = hmac::sign(&hmac::Key::new(hmac_alg(hash), &[]), ikm);
     let prk = tag.as_ref();
-    out.get_mut(..prk.len()).ok_or(Error::Crypto)?.copy_from_slice(prk);
+    out.get_mut(..prk.len())
+        .ok_or(Error::Crypto)?
+        .copy_from_slice(prk);
     Ok(())
 }
 
@@ -52,18 +54,24 @@ struct Gcm {
 }
 
 pub(super) fn gcm(key: &[u8]) -> Result<Box<dyn AeadKey>, Error> {
-    let alg = if key.len() == 16 { &aead::AES_128_GCM } else { &aead::AES_256_GCM };
+    let alg = if key.len() == 16 {
+        &aead::AES_128_GCM
+    } else {
+        &aead::AES_256_GCM
+    };
     let key = aead::UnboundKey::new(alg, key).map_err(|_| Error::Crypto)?;
-    Ok(Box::new(Gcm { key: aead::LessSafeKey::new(key) }))
+    Ok(Box::new(Gcm {
+        key: aead::LessSafeKey::new(key),
+    }))
 }
 
 impl AeadKey for Gcm {
     #[inline]
     fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
-        let text_len = buf
-            .len()
-            .checked_sub(16)
-            .ok_or(Error::BufferTooSmall { needed: 16, available: buf.len() })?;
+        let text_len = buf.len().checked_sub(16).ok_or(Error::BufferTooSmall {
+            needed: 16,
+            available: buf.len(),
+        })?;
         let (text, tag_out) = buf.split_at_mut(text_len);
         let tag = self
             .key
@@ -80,7 +88,11 @@ impl AeadKey for Gcm {
     #[inline]
     fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
         self.key
-            .open_in_place(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), buf)
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(*nonce),
+                aead::Aad::from(aad),
+                buf,
+            )
             .map(|_| ())
             .map_err(|_| Error::AuthenticationFailed)
     }
@@ -92,9 +104,15 @@ pub(super) struct Ctr {
 
 impl Ctr {
     pub(super) fn new(key: &[u8]) -> Result<Self, Error> {
-        let alg = if key.len() == 16 { &cipher::AES_128 } else { &cipher::AES_256 };
+        let alg = if key.len() == 16 {
+            &cipher::AES_128
+        } else {
+            &cipher::AES_256
+        };
         let key = cipher::UnboundCipherKey::new(alg, key).map_err(|_| Error::Crypto)?;
-        Ok(Self { key: cipher::EncryptingKey::ctr(key).map_err(|_| Error::Crypto)? })
+        Ok(Self {
+            key: cipher::EncryptingKey::ctr(key).map_err(|_| Error::Crypto)?,
+        })
     }
 }
 
@@ -105,7 +123,10 @@ impl CtrCipher for Ctr {
             return Ok(());
         }
         let context = cipher::EncryptionContext::Iv128(aws_lc_rs::iv::FixedLength::from(*iv));
-        self.key.less_safe_encrypt(data, context).map(|_| ()).map_err(|_| Error::Crypto)
+        self.key
+            .less_safe_encrypt(data, context)
+            .map(|_| ())
+            .map_err(|_| Error::Crypto)
     }
 }
 
@@ -115,7 +136,9 @@ pub(super) struct HmacKey {
 
 impl HmacKey {
     pub(super) fn new(hash: Hash, key: &[u8]) -> Self {
-        Self { key: hmac::Key::new(hmac_alg(hash), key) }
+        Self {
+            key: hmac::Key::new(hmac_alg(hash), key),
+        }
     }
 }
 

@@ -63,10 +63,13 @@ impl<C: CtrCipher, M: MacKey> CtrHmac<C, M> {
     }
 
     fn split<'a>(&self, buf: &'a mut [u8]) -> Result<(&'a mut [u8], &'a mut [u8]), Error> {
-        let text_len = buf.len().checked_sub(self.tag_len).ok_or(Error::BufferTooSmall {
-            needed: self.tag_len,
-            available: buf.len(),
-        })?;
+        let text_len = buf
+            .len()
+            .checked_sub(self.tag_len)
+            .ok_or(Error::BufferTooSmall {
+                needed: self.tag_len,
+                available: buf.len(),
+            })?;
         Ok(buf.split_at_mut(text_len))
     }
 }

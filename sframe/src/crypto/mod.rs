@@ -18,7 +18,9 @@ pub(crate) mod ctr_hmac;
 mod rust_crypto;
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rustcrypto")))]
-compile_error!("sframe-core needs a crypto backend: enable the `aws-lc-rs` or `rustcrypto` feature");
+compile_error!(
+    "sframe-core needs a crypto backend: enable the `aws-lc-rs` or `rustcrypto` feature"
+);
 
 /// A crypto library that implements every suite.
 ///
@@ -91,9 +93,16 @@ impl Backend {
     }
 
     /// The keyed AEAD of `suite`, its key schedule computed now.
-    pub(crate) fn aead_key(self, suite: CipherSuite, key: &[u8]) -> Result<Box<dyn AeadKey>, Error> {
+    pub(crate) fn aead_key(
+        self,
+        suite: CipherSuite,
+        key: &[u8],
+    ) -> Result<Box<dyn AeadKey>, Error> {
         if key.len() != suite.key_len() {
-            return Err(Error::InvalidKeyLength { expected: suite.key_len(), actual: key.len() });
+            return Err(Error::InvalidKeyLength {
+                expected: suite.key_len(),
+                actual: key.len(),
+            });
         }
         match (self, suite.aead()) {
             #[cfg(feature = "aws-lc-rs")]

@@ -15,7 +15,9 @@ use crate::suite::{Hash, MAX_HASH_LEN};
 pub(super) fn hkdf_extract(hash: Hash, ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
     fn extract<D: hmac::EagerHash>(ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
         let (prk, _) = hkdf::Hkdf::<D>::extract(Some(&[]), ikm);
-        out.get_mut(..prk.len()).ok_or(Error::Crypto)?.copy_from_slice(&prk);
+        out.get_mut(..prk.len())
+            .ok_or(Error::Crypto)?
+            .copy_from_slice(&prk);
         Ok(())
     }
     match hash {
@@ -46,9 +48,13 @@ struct Gcm<A>(A);
 
 pub(super) fn gcm(key: &[u8]) -> Result<Box<dyn AeadKey>, Error> {
     Ok(if key.len() == 16 {
-        Box::new(Gcm(Aes128Gcm::new_from_slice(key).map_err(|_| Error::Crypto)?))
+        Box::new(Gcm(
+            Aes128Gcm::new_from_slice(key).map_err(|_| Error::Crypto)?
+        ))
     } else {
-        Box::new(Gcm(Aes256Gcm::new_from_slice(key).map_err(|_| Error::Crypto)?))
+        Box::new(Gcm(
+            Aes256Gcm::new_from_slice(key).map_err(|_| Error::Crypto)?
+        ))
     })
 }
 
@@ -60,10 +66,10 @@ where
 {
     #[inline]
     fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
-        let text_len = buf
-            .len()
-            .checked_sub(16)
-            .ok_or(Error::BufferTooSmall { needed: 16, available: buf.len() })?;
+        let text_len = buf.len().checked_sub(16).ok_or(Error::BufferTooSmall {
+            needed: 16,
+            available: buf.len(),
+        })?;
         let (text, tag_out) = buf.split_at_mut(text_len);
         let tag = self
             .0
@@ -75,9 +81,14 @@ where
 
     #[inline]
     fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
-        let text_len = buf.len().checked_sub(16).ok_or(Error::AuthenticationFailed)?;
+        let text_len = buf
+            .len()
+            .checked_sub(16)
+            .ok_or(Error::AuthenticationFailed)?;
         let (text, tag) = buf.split_at_mut(text_len);
-        let tag: [u8; 16] = (&*tag).try_into().map_err(|_| Error::AuthenticationFailed)?;
+        let tag: [u8; 16] = (&*tag)
+            .try_into()
+            .map_err(|_| Error::AuthenticationFailed)?;
         self.0
             .decrypt_inout_detached(&(*nonce).into(), aad, InOutBuf::from(text), &tag.into())
             .map_err(|_| Error::AuthenticationFailed)
@@ -101,12 +112,15 @@ impl Ctr {
 
 fn apply_with<B>(cipher: &B, iv: &[u8; 16], data: &mut [u8]) -> Result<(), Error>
 where
-    B: ctr::cipher::BlockCipherEncrypt + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16> + Clone,
+    B: ctr::cipher::BlockCipherEncrypt
+        + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>
+        + Clone,
 {
     // The expanded key is copied, not recomputed. RFC 9605 increments the whole counter
     // block; Ctr32BE increments its last 32 bits, the same for frames under 2^32 blocks
     // (the frame layer refuses longer ones).
-    let core = ctr::CtrCore::<B, ctr::flavors::Ctr32BE>::inner_iv_init(cipher.clone(), &(*iv).into());
+    let core =
+        ctr::CtrCore::<B, ctr::flavors::Ctr32BE>::inner_iv_init(cipher.clone(), &(*iv).into());
     StreamCipherCoreWrapper::from_core(core)
         .try_apply_keystream(data)
         .map_err(|_| Error::FrameTooLarge)
@@ -128,7 +142,9 @@ pub(super) struct HmacKey<D: hmac::EagerHash> {
 
 impl<D: hmac::EagerHash> HmacKey<D> {
     pub(super) fn new(key: &[u8]) -> Result<Self, Error> {
-        Ok(Self { key: Hmac::<D>::new_from_slice(key).map_err(|_| Error::Crypto)? })
+        Ok(Self {
+            key: Hmac::<D>::new_from_slice(key).map_err(|_| Error::Crypto)?,
+        })
     }
 }
 
