@@ -118,8 +118,14 @@ impl Header {
             0x08 | (ctr_len as u8 - 1)
         };
         config.fill(k | c);
-        kid_out.copy_from_slice(&self.kid.to_be_bytes()[8 - kid_len..]);
-        ctr_out.copy_from_slice(&self.ctr.to_be_bytes()[8 - ctr_len..]);
+        let kid_be = self.kid.to_be_bytes();
+        let ctr_be = self.ctr.to_be_bytes();
+        for (o, b) in kid_out.iter_mut().zip(kid_be.iter().skip(8 - kid_len)) {
+            *o = *b;
+        }
+        for (o, b) in ctr_out.iter_mut().zip(ctr_be.iter().skip(8 - ctr_len)) {
+            *o = *b;
+        }
         Ok(len)
     }
 

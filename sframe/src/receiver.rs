@@ -164,16 +164,15 @@ impl Receiver {
         let Some(removed) = self.keys.remove(&kid) else {
             return false;
         };
-        if let Some(generation) = removed.ratchet {
-            if let Some(pos) = self
+        if let Some(generation) = removed.ratchet
+            && let Some(pos) = self
                 .ratchets
                 .iter()
                 .position(|r| r.at.generation() == generation && r.at.kid() == kid)
-            {
-                let ratchet = self.ratchets.swap_remove(pos);
-                for (old, _) in ratchet.previous {
-                    self.keys.remove(&old);
-                }
+        {
+            let ratchet = self.ratchets.swap_remove(pos);
+            for (old, _) in ratchet.previous {
+                self.keys.remove(&old);
             }
         }
         true
@@ -213,10 +212,10 @@ impl Receiver {
         let Header { kid, ctr } = header;
         match self.keys.get_mut(&kid) {
             Some(entry) => {
-                if let Some(window) = &entry.replay {
-                    if window.check(ctr) != ReplayCheck::Fresh {
-                        return Err(Error::Replay { kid, ctr });
-                    }
+                if let Some(window) = &entry.replay
+                    && window.check(ctr) != ReplayCheck::Fresh
+                {
+                    return Err(Error::Replay { kid, ctr });
                 }
                 entry
                     .key
@@ -332,5 +331,165 @@ impl Receiver {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sender;
+
+    const SUITE: CipherSuite = CipherSuite::Aes128CtrHmacSha256_80;
+
+    fn frame(sender: &mut Sender, kid: u64, text: &[u8]) -> Vec<u8> {
+        let mut f = text.to_vec();
+        sender.encrypt(kid, b"md", &mut f).unwrap();
+        f
+    }
+
+    fn open(receiver: &mut Receiver, mut f: Vec<u8>) -> Result<Vec<u8>, Error> {
+        receiver.decrypt_in_place(b"md", &mut f).map(|p| p.to_vec())
+    }
+
+    fn pair(kid: u64) -> (Sender, Receiver) {
+        let mut s = Sender::new(SUITE);
+        s.add_key(kid, b"base").unwrap();
+        let mut r = Receiver::new(SUITE);
+        r.add_key(kid, b"base").unwrap();
+        (s, r)
+    }
+
+    #[test]
+    fn unknown_kid_carries_the_kid() {
+        let (mut s, mut r) = pair(1);
+        s.add_key(77, b"other").unwrap();
+        let f = frame(&mut s, 77, b"x");
+        assert_eq!(open(&mut r, f.clone()), Err(Error::UnknownKid(77)));
+        // The caller fetches the key and retries the same frame.
+        r.add_key(77, b"other").unwrap();
+        assert_eq!(open(&mut r, f), Ok(b"x".to_vec()));
+    }
+
+    #[test]
+    fn replays_are_rejected_after_authentication_only() {
+        let (mut s, mut r) = pair(1);
+        let first = frame(&mut s, 1, b"one");
+        let second = frame(&mut s, 1, b"two");
+        // A forged copy of `second` (bad tag) must not mark counter 1 as seen.
+        let mut forged = second.clone();
+        if let Some(last) = forged.last_mut() {
+            *last ^= 1;
+        }
+        assert_eq!(open(&mut r, forged), Err(Error::AuthenticationFailed));
+        assert_eq!(open(&mut r, second.clone()), Ok(b"two".to_vec()));
+        assert_eq!(
+            open(&mut r, first.clone()),
+            Ok(b"one".to_vec()),
+            "reordered, inside window"
+        );
+        assert_eq!(open(&mut r, second), Err(Error::Replay { kid: 1, ctr: 1 }));
+        assert_eq!(open(&mut r, first), Err(Error::Replay { kid: 1, ctr: 0 }));
+    }
+
+    #[test]
+    fn truncated_and_malformed_frames_are_typed() {
+        let (mut s, mut r) = pair(1);
+        let good = frame(&mut s, 1, b"payload");
+        assert_eq!(
+            open(&mut r, good[..good.len() - 11].to_vec()),
+            Err(Error::TruncatedFrame {
+                needed: 11,
+                available: good.len() - 11
+            })
+        );
+        assert!(matches!(
+            open(&mut r, vec![0xff, 1]),
+            Err(Error::MalformedHeader(_))
+        ));
+        assert_eq!(open(&mut r, good), Ok(b"payload".to_vec()));
+    }
+
+    #[test]
+    fn removing_a_key_stops_decryption() {
+        let (mut s, mut r) = pair(4);
+        let f = frame(&mut s, 4, b"x");
+        assert!(r.remove_key(4));
+        assert!(!r.remove_key(4));
+        assert_eq!(open(&mut r, f), Err(Error::UnknownKid(4)));
+    }
+
+    fn ratchet_pair(policy: RatchetPolicy) -> (Sender, Receiver, u64) {
+        let mut s = Sender::new(SUITE);
+        let kid = s.add_ratcheting_key(5, 4, b"ratchet base").unwrap();
+        let config = ReceiverConfig {
+            ratchet: policy,
+            ..ReceiverConfig::default()
+        };
+        let mut r = Receiver::with_config(SUITE, Backend::default(), config);
+        r.add_ratcheting_key(RatchetKid::new(5, 4, 0).unwrap(), b"ratchet base")
+            .unwrap();
+        (s, r, kid)
+    }
+
+    #[test]
+    fn receiver_follows_a_ratchet_and_keeps_the_previous_step_for_a_while() {
+        let policy = RatchetPolicy {
+            max_forward: 4,
+            keep_previous: 1,
+            previous_lifetime_frames: 3,
+        };
+        let (mut s, mut r, kid0) = ratchet_pair(policy);
+        let late = frame(&mut s, kid0, b"late step 0");
+        let kid1 = s.ratchet(kid0).unwrap();
+        let kid2 = s.ratchet(kid1).unwrap();
+        // Two steps ahead at once.
+        assert_eq!(
+            open(&mut r, frame(&mut s, kid2, b"step 2")),
+            Ok(b"step 2".to_vec())
+        );
+        assert!(r.has_key(kid2) && r.has_key(kid0) && !r.has_key(kid1));
+        // The previous step still opens a late frame...
+        assert_eq!(open(&mut r, late), Ok(b"late step 0".to_vec()));
+        // ...until enough frames authenticated under the new step.
+        for _ in 0..3 {
+            open(&mut r, frame(&mut s, kid2, b"more")).unwrap();
+        }
+        assert!(!r.has_key(kid0));
+    }
+
+    #[test]
+    fn a_forged_kid_does_not_move_the_ratchet() {
+        let (mut s, mut r, kid0) = ratchet_pair(RatchetPolicy::default());
+        // A frame that claims step 1 but was made with some other key.
+        let mut mallory = Sender::new(SUITE);
+        mallory.add_key(kid0 + 1, b"not the ratchet key").unwrap();
+        let forged = frame(&mut mallory, kid0 + 1, b"forged");
+        assert_eq!(open(&mut r, forged), Err(Error::AuthenticationFailed));
+        assert!(!r.has_key(kid0 + 1));
+        assert_eq!(
+            open(&mut r, frame(&mut s, kid0, b"still")),
+            Ok(b"still".to_vec())
+        );
+        let kid1 = s.ratchet(kid0).unwrap();
+        assert_eq!(
+            open(&mut r, frame(&mut s, kid1, b"real")),
+            Ok(b"real".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_ratchet_too_far_ahead_is_refused() {
+        let policy = RatchetPolicy {
+            max_forward: 2,
+            ..RatchetPolicy::default()
+        };
+        let (mut s, mut r, mut kid) = ratchet_pair(policy);
+        for _ in 0..3 {
+            kid = s.ratchet(kid).unwrap();
+        }
+        assert_eq!(
+            open(&mut r, frame(&mut s, kid, b"x")),
+            Err(Error::RatchetOutOfWindow { kid })
+        );
     }
 }

@@ -318,3 +318,108 @@ impl Sender {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+
+    fn encrypt_one(sender: &mut Sender, kid: u64) -> Result<Vec<u8>, Error> {
+        let mut frame = b"frame".to_vec();
+        sender.encrypt(kid, &[], &mut frame)?;
+        Ok(frame)
+    }
+
+    fn ctr_of(frame: &[u8]) -> u64 {
+        Header::parse(frame).map(|(h, _)| h.ctr).unwrap_or(u64::MAX)
+    }
+
+    #[test]
+    fn counters_count_up_and_run_out_without_wrapping() {
+        let mut s = Sender::new(SUITE);
+        s.add_key_with_counter(1, b"key", u64::MAX - 1).unwrap();
+        assert_eq!(ctr_of(&encrypt_one(&mut s, 1).unwrap()), u64::MAX - 1);
+        assert_eq!(ctr_of(&encrypt_one(&mut s, 1).unwrap()), u64::MAX);
+        assert_eq!(
+            encrypt_one(&mut s, 1),
+            Err(Error::CounterExhausted { kid: 1 })
+        );
+        // Still exhausted, and re-installing the KID cannot bring the counter back.
+        assert_eq!(
+            encrypt_one(&mut s, 1),
+            Err(Error::CounterExhausted { kid: 1 })
+        );
+        assert!(s.remove_key(1));
+        assert_eq!(
+            s.add_key(1, b"key"),
+            Err(Error::CounterExhausted { kid: 1 })
+        );
+    }
+
+    #[test]
+    fn a_reinstalled_kid_resumes_its_counter() {
+        let mut s = Sender::new(SUITE);
+        s.add_key_with_counter(9, b"key", 100).unwrap();
+        for expected in 100..105 {
+            assert_eq!(ctr_of(&encrypt_one(&mut s, 9).unwrap()), expected);
+        }
+        assert!(s.remove_key(9));
+        assert_eq!(
+            s.add_key_with_counter(9, b"key", 50),
+            Err(Error::CounterReuse {
+                kid: 9,
+                next_unused: 105
+            })
+        );
+        s.add_key(9, b"key").unwrap();
+        assert_eq!(ctr_of(&encrypt_one(&mut s, 9).unwrap()), 105);
+    }
+
+    #[test]
+    fn misuse_is_typed_and_changes_nothing() {
+        let mut s = Sender::new(SUITE);
+        assert_eq!(encrypt_one(&mut s, 3), Err(Error::NoSendKey(3)));
+        assert_eq!(s.add_key(3, b""), Err(Error::EmptyBaseKey));
+        s.add_key(3, b"key").unwrap();
+        assert_eq!(s.add_key(3, b"key"), Err(Error::KidInUse(3)));
+        // Too little room in front for the header, or behind for the tag.
+        let mut buf = [0u8; 32];
+        assert_eq!(
+            s.encrypt_in_place(3, &[], &mut buf, 0..4).map(|f| f.len()),
+            Err(Error::BufferTooSmall {
+                needed: 1,
+                available: 0
+            })
+        );
+        assert_eq!(
+            s.encrypt_in_place(3, &[], &mut buf, 1..20).map(|f| f.len()),
+            Err(Error::BufferTooSmall {
+                needed: 36,
+                available: 32
+            })
+        );
+        assert_eq!(
+            s.next_counter(3),
+            Ok(0),
+            "a failed encrypt must not use a counter"
+        );
+        assert_eq!(s.encrypted_len(3, 10), Ok(1 + 10 + 16));
+    }
+
+    #[test]
+    fn ratchet_moves_to_the_next_kid_and_forgets_the_old_one() {
+        let mut s = Sender::new(SUITE);
+        let kid0 = s.add_ratcheting_key(2, 3, b"key").unwrap();
+        assert_eq!(kid0, 2 << 3);
+        encrypt_one(&mut s, kid0).unwrap();
+        let kid1 = s.ratchet(kid0).unwrap();
+        assert_eq!(kid1, (2 << 3) | 1);
+        assert_eq!(encrypt_one(&mut s, kid0), Err(Error::NoSendKey(kid0)));
+        assert_eq!(ctr_of(&encrypt_one(&mut s, kid1).unwrap()), 0);
+        assert_eq!(s.kids().collect::<Vec<_>>(), [kid1]);
+        // A non-ratcheting key cannot ratchet.
+        s.add_key(1, b"static").unwrap();
+        assert_eq!(s.ratchet(1), Err(Error::NoSendKey(1)));
+    }
+}

@@ -161,8 +161,9 @@ impl MacRunning for hmac::Context {
     fn finish(self, out: &mut [u8; MAX_HASH_LEN]) -> usize {
         let tag = self.sign();
         let tag = tag.as_ref();
-        let n = tag.len().min(MAX_HASH_LEN);
-        out[..n].copy_from_slice(&tag[..n]);
-        n
+        for (o, t) in out.iter_mut().zip(tag.iter()) {
+            *o = *t;
+        }
+        tag.len().min(MAX_HASH_LEN)
     }
 }

@@ -173,8 +173,9 @@ where
     #[inline]
     fn finish(self, out: &mut [u8; MAX_HASH_LEN]) -> usize {
         let tag = self.finalize().into_bytes();
-        let n = tag.len().min(MAX_HASH_LEN);
-        out[..n].copy_from_slice(&tag[..n]);
-        n
+        for (o, t) in out.iter_mut().zip(tag.iter()) {
+            *o = *t;
+        }
+        tag.len().min(MAX_HASH_LEN)
     }
 }
