@@ -96,17 +96,26 @@ impl Header {
     /// [`Error::BufferTooSmall`] if `out` is shorter than [`Header::len`].
     #[inline]
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let kid_len = ext_len(self.kid);
-        let ctr_len = ext_len(self.ctr);
-        let len = 1 + kid_len + ctr_len;
-        let Some(out) = out.get_mut(..len) else {
-            return Err(Error::BufferTooSmall {
+        let (block, len) = self.block();
+        match (out.get_mut(..len), block.get(..len)) {
+            (Some(out), Some(header)) => {
+                out.copy_from_slice(header);
+                Ok(len)
+            }
+            _ => Err(Error::BufferTooSmall {
                 needed: len,
                 available: out.len(),
-            });
-        };
-        let (config, rest) = out.split_at_mut(1);
-        let (kid_out, ctr_out) = rest.split_at_mut(kid_len);
+            }),
+        }
+    }
+
+    /// The header in the front of a fixed block, built with fixed-size writes (no loops, no
+    /// variable-length copies), and its length.
+    #[inline]
+    fn block(&self) -> ([u8; 32], usize) {
+        let kid_len = ext_len(self.kid);
+        let ctr_len = ext_len(self.ctr);
+        let mut block = [0u8; 32];
         let k = if kid_len == 0 {
             (self.kid as u8) << 4
         } else {
@@ -117,23 +126,39 @@ impl Header {
         } else {
             0x08 | (ctr_len as u8 - 1)
         };
+        // Each value, shifted so its significant bytes come first, written as 8 bytes; the
+        // CTR's write lands right after the KID's significant bytes (overwriting its padding).
+        let (config, rest) = block.split_at_mut(1);
         config.fill(k | c);
-        let kid_be = self.kid.to_be_bytes();
-        let ctr_be = self.ctr.to_be_bytes();
-        for (o, b) in kid_out.iter_mut().zip(kid_be.iter().skip(8 - kid_len)) {
-            *o = *b;
+        let kid_top = if kid_len == 0 {
+            0
+        } else {
+            self.kid << (64 - 8 * kid_len as u32)
+        };
+        let ctr_top = if ctr_len == 0 {
+            0
+        } else {
+            self.ctr << (64 - 8 * ctr_len as u32)
+        };
+        if let Some(w) = rest.first_chunk_mut::<8>() {
+            *w = kid_top.to_be_bytes();
         }
-        for (o, b) in ctr_out.iter_mut().zip(ctr_be.iter().skip(8 - ctr_len)) {
-            *o = *b;
+        if let Some(w) = rest
+            .get_mut(kid_len..)
+            .and_then(|r| r.first_chunk_mut::<8>())
+        {
+            *w = ctr_top.to_be_bytes();
         }
-        Ok(len)
+        (block, 1 + kid_len + ctr_len)
     }
 
     /// The encoded header on the stack: a fixed array and its used length.
     pub fn to_bytes(&self) -> EncodedHeader {
+        let (block, len) = self.block();
         let mut bytes = [0u8; MAX_HEADER_LEN];
-        // Cannot fail: the array holds the longest header.
-        let len = self.encode(&mut bytes).unwrap_or(0);
+        if let Some(head) = block.first_chunk::<MAX_HEADER_LEN>() {
+            bytes = *head;
+        }
         EncodedHeader { bytes, len }
     }
 
