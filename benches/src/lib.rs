@@ -17,6 +17,8 @@
 #![forbid(unsafe_code)]
 #![allow(missing_docs, missing_debug_implementations)]
 
+pub mod quick;
+
 use sframe_core::{Backend, CipherSuite, Header, MAX_HEADER_LEN, Receiver, ReceiverConfig, Sender};
 
 /// Frame sizes every bench runs (bytes of plaintext).

@@ -51,7 +51,7 @@ fn parse_hex(s: &str) -> Result<HexBytes, String> {
         .map_err(|e| format!("bad hex: {e}"))
 }
 
-fn parse_suite(s: &str) -> Result<CipherSuite, String> {
+pub fn parse_suite(s: &str) -> Result<CipherSuite, String> {
     // Every registered suite is implemented, so any failure means the name is unknown.
     s.parse::<CipherSuite>().map_err(|_| {
         "unknown cipher suite (expected 1..8, 0x0001..0x0008 or a name such as \

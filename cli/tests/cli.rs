@@ -541,3 +541,57 @@ fn help_reads_well() {
         assert!(long.contains(name), "encrypt --help lists {name}");
     }
 }
+
+#[test]
+fn bench_json_has_every_contender_and_consistent_ratios() {
+    let run = sframe(
+        &[
+            "bench",
+            "--suite",
+            "4",
+            "--suite",
+            "1",
+            "--size",
+            "160",
+            "--rounds",
+            "1",
+            "--round-ms",
+            "1",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    let json: Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
+    let rows = json["rows"].as_array().expect("rows");
+    // Two suites x one size x two operations.
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let ns = row["ns"].as_object().expect("ns per contender");
+        for name in [
+            "ours/aws-lc-rs",
+            "ours/rustcrypto",
+            "aead/aws-lc-rs",
+            "aead/rustcrypto",
+        ] {
+            let t = ns[name].as_f64().unwrap_or(0.0);
+            assert!(t > 0.0 && t.is_finite(), "{name}: {t}");
+        }
+        let ratio = row["ours_over_aead_aws_lc_rs"].as_f64().expect("ratio");
+        let expected = ns["ours/aws-lc-rs"].as_f64().unwrap_or(0.0)
+            / ns["aead/aws-lc-rs"].as_f64().unwrap_or(1.0);
+        assert!((ratio - expected).abs() < 1e-9);
+        // The crates.io crate's ring backend has the GCM suites only.
+        let is_gcm = row["suite_id"] == 4;
+        assert_eq!(ns.contains_key("peer/ring"), is_gcm, "{row}");
+        assert_eq!(row["peer_over_ours"].is_number(), is_gcm);
+    }
+}
+
+#[test]
+fn bench_rejects_a_zero_size_in_one_line() {
+    let run = sframe(&["bench", "--size", "0"], b"");
+    assert_eq!(run.code, Some(2));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--size"));
+}
