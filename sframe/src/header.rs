@@ -188,36 +188,40 @@ impl Header {
             usize::from(config & 0x07) + 1
         };
         let len = 1 + kid_len + ctr_len;
-        let (Some(kid_bytes), Some(ctr_bytes)) =
-            (rest.get(..kid_len), rest.get(kid_len..kid_len + ctr_len))
-        else {
+        if len > buf.len() {
             return Err(Error::MalformedHeader(HeaderError::Truncated {
                 needed: len,
                 available: buf.len(),
             }));
-        };
+        }
         let kid = if kid_len == 0 {
             u64::from((config >> 4) & 0x07)
         } else {
-            read_be(kid_bytes)?
+            read_be(rest, 0, kid_len)?
         };
         let ctr = if ctr_len == 0 {
             u64::from(config & 0x07)
         } else {
-            read_be(ctr_bytes)?
+            read_be(rest, kid_len, ctr_len)?
         };
         Ok((Self { kid, ctr }, len))
     }
 }
 
-/// A big-endian extended value of 1..=8 bytes, which must be minimally encoded.
+/// The big-endian value in `bytes[at..at + len]` (`len` in 1..=8, in bounds: checked by the
+/// caller), which must be minimally encoded.
 #[inline]
-fn read_be(bytes: &[u8]) -> Result<u64, Error> {
-    let mut v = 0u64;
-    for &b in bytes {
-        v = (v << 8) | u64::from(b);
-    }
-    if ext_len(v) != bytes.len() {
+fn read_be(bytes: &[u8], at: usize, len: usize) -> Result<u64, Error> {
+    // Fast path: a whole 8-byte word is readable from `at`; shift away what follows the field.
+    let v = match bytes.get(at..).and_then(|b| b.first_chunk::<8>()) {
+        Some(word) => u64::from_be_bytes(*word) >> (64 - 8 * len as u32),
+        None => bytes
+            .get(at..at + len)
+            .unwrap_or(&[])
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b)),
+    };
+    if ext_len(v) != len {
         return Err(Error::MalformedHeader(HeaderError::NonMinimal));
     }
     Ok(v)
