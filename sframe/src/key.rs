@@ -224,6 +224,9 @@ fn aad<'a>(header: &'a [u8], metadata: &[u8], scratch: &'a mut Vec<u8>) -> &'a [
         header
     } else {
         scratch.clear();
+        // Room for the longest header: a counter that lengthens the header later must not
+        // reallocate. Only metadata longer than any before can grow the scratch.
+        scratch.reserve(crate::header::MAX_HEADER_LEN + metadata.len());
         scratch.extend_from_slice(header);
         scratch.extend_from_slice(metadata);
         scratch
