@@ -71,6 +71,17 @@ struct RecvRatchet {
     previous: VecDeque<(u64, u64)>,
     /// Frames authenticated under this ratchet's current steps.
     frames: u64,
+    /// Steps after the current one already derived (in order, at most `max_forward`): a frame
+    /// that names one of them, forged or not, costs an AEAD attempt, not a key derivation.
+    ahead: VecDeque<Step>,
+}
+
+/// A derived ratchet step: its position, base key and expanded frame key.
+#[derive(Debug)]
+struct Step {
+    at: RatchetKid,
+    base_key: Secret,
+    key: FrameKey,
 }
 
 /// Decrypts frames: holds a key per KID, optional replay windows, and ratchets.
@@ -154,6 +165,7 @@ impl Receiver {
             base_key: Secret::new(base_key)?,
             previous: VecDeque::new(),
             frames: 0,
+            ahead: VecDeque::new(),
         });
         Ok(())
     }
@@ -294,37 +306,53 @@ impl Receiver {
         if steps == 0 || steps > u64::from(policy.max_forward).min(half) {
             return Err(Error::RatchetOutOfWindow { kid });
         }
-        let mut at = ratchet.at;
-        let mut base = ratchet.base_key.clone();
-        for _ in 0..steps {
-            base = ratchet_base_key(self.backend, self.suite, base.expose())?;
-            at = at.next();
+        let steps = usize::try_from(steps).map_err(|_| Error::RatchetOutOfWindow { kid })?;
+        let (backend, suite) = (self.backend, self.suite);
+        let Some(ratchet) = self.ratchets.get_mut(idx) else {
+            return Err(Error::UnknownKid(kid));
+        };
+        // Derive (once) every step up to the one the frame names.
+        while ratchet.ahead.len() < steps {
+            let (prev_at, prev_base) = match ratchet.ahead.back() {
+                Some(step) => (step.at, &step.base_key),
+                None => (ratchet.at, &ratchet.base_key),
+            };
+            let at = prev_at.next();
+            let base_key = ratchet_base_key(backend, suite, prev_base.expose())?;
+            let key = FrameKey::new(backend, suite, at.kid(), base_key.expose())?;
+            ratchet.ahead.push_back(Step { at, base_key, key });
         }
-        let key = FrameKey::new(self.backend, self.suite, kid, base.expose())?;
-        key.open(ctr, header_len, metadata, frame, &mut self.aad)?;
+        let step = ratchet
+            .ahead
+            .get(steps - 1)
+            .ok_or(Error::RatchetOutOfWindow { kid })?;
+        step.key
+            .open(ctr, header_len, metadata, frame, &mut self.aad)?;
 
-        // Authenticated: commit.
+        // Authenticated: commit. Steps skipped over are dropped (zeroized); later ones stay.
+        for _ in 1..steps {
+            ratchet.ahead.pop_front();
+        }
+        let Some(Step { at, base_key, key }) = ratchet.ahead.pop_front() else {
+            return Err(Error::RatchetOutOfWindow { kid });
+        };
+        let old_kid = ratchet.at.kid();
+        ratchet.at = at;
+        ratchet.base_key = base_key;
+        ratchet.frames = ratchet.frames.saturating_add(1);
+        ratchet.previous.push_back((old_kid, ratchet.frames));
         let mut replay = self.config.replay_window.map(ReplayWindow::new);
         if let Some(window) = &mut replay {
             window.accept(ctr);
         }
-        let generation = at.generation();
         self.keys.insert(
             kid,
             RecvKey {
                 key,
                 replay,
-                ratchet: Some(generation),
+                ratchet: Some(at.generation()),
             },
         );
-        let Some(ratchet) = self.ratchets.get_mut(idx) else {
-            return Ok(());
-        };
-        let old_kid = ratchet.at.kid();
-        ratchet.at = at;
-        ratchet.base_key = base;
-        ratchet.frames = ratchet.frames.saturating_add(1);
-        ratchet.previous.push_back((old_kid, ratchet.frames));
         while ratchet.previous.len() > policy.keep_previous {
             if let Some((old, _)) = ratchet.previous.pop_front() {
                 self.keys.remove(&old);
@@ -475,6 +503,35 @@ mod tests {
             open(&mut r, frame(&mut s, kid1, b"real")),
             Ok(b"real".to_vec())
         );
+    }
+
+    #[test]
+    fn steps_derived_for_a_forgery_stay_correct_for_the_real_frames() {
+        let (mut s, mut r, kid0) = ratchet_pair(RatchetPolicy::default());
+        let kid1 = s.ratchet(kid0).unwrap();
+        let kid2 = s.ratchet(kid1).unwrap();
+        let kid3 = s.ratchet(kid2).unwrap();
+        // A forgery naming step 3 makes the receiver derive steps 1 to 3, and commits nothing.
+        let mut mallory = Sender::new(SUITE);
+        mallory.add_key(kid3, b"guess").unwrap();
+        for _ in 0..3 {
+            let forged = frame(&mut mallory, kid3, b"forged");
+            assert_eq!(open(&mut r, forged), Err(Error::AuthenticationFailed));
+        }
+        assert!(!r.has_key(kid1) && !r.has_key(kid3));
+        // Real frames: a fresh sender at step 1 (same chain), then step 3 from the cache.
+        let mut s1 = Sender::new(SUITE);
+        let base1 = ratchet_base_key(Backend::default(), SUITE, b"ratchet base").unwrap();
+        s1.add_key(kid1, base1.expose()).unwrap();
+        assert_eq!(
+            open(&mut r, frame(&mut s1, kid1, b"one")),
+            Ok(b"one".to_vec())
+        );
+        assert_eq!(
+            open(&mut r, frame(&mut s, kid3, b"three")),
+            Ok(b"three".to_vec())
+        );
+        assert!(r.has_key(kid3) && r.has_key(kid1) && !r.has_key(kid2));
     }
 
     #[test]
