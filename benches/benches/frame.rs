@@ -5,7 +5,7 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sframe_benches::{SIZES, contenders};
-use sframe_core::CipherSuite;
+use sframe_core::{Backend, CipherSuite, Receiver, ReceiverConfig, ratchet_base_key};
 
 fn frames(c: &mut Criterion) {
     for suite in CipherSuite::ALL {
@@ -31,11 +31,39 @@ fn frames(c: &mut Criterion) {
     }
 }
 
+/// What installing a key costs (once per KID, never per frame): the key schedule plus the
+/// backend's key expansion, and one ratchet step.
+fn key_setup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("key_setup");
+    for suite in [
+        CipherSuite::Aes128GcmSha256_128,
+        CipherSuite::Aes128CtrHmacSha256_80,
+        CipherSuite::Aes256CtrHmacSha512_80,
+    ] {
+        for &backend in Backend::ALL {
+            let name = format!("{}/{}", suite.name(), backend.name());
+            let mut kid = 0u64;
+            group.bench_function(format!("{name}/add_key"), |b| {
+                let mut receiver = Receiver::with_config(suite, backend, ReceiverConfig::default());
+                b.iter(|| {
+                    kid += 1;
+                    let _ = receiver.add_key(kid, b"a base key of 32 bytes, exactly");
+                    receiver.remove_key(kid)
+                })
+            });
+            group.bench_function(format!("{name}/ratchet_step"), |b| {
+                b.iter(|| ratchet_base_key(backend, suite, b"a base key of 32 bytes, exactly"))
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(300))
         .measurement_time(std::time::Duration::from_secs(1));
-    targets = frames
+    targets = frames, key_setup
 }
 criterion_main!(benches);
