@@ -190,6 +190,14 @@ impl Receiver {
         true
     }
 
+    /// Where the followed ratchet of `generation` stands (its current step), if there is one.
+    pub fn ratchet_position(&self, generation: u64) -> Option<RatchetKid> {
+        self.ratchets
+            .iter()
+            .find(|r| r.at.generation() == generation)
+            .map(|r| r.at)
+    }
+
     /// Whether a key for `kid` is installed.
     pub fn has_key(&self, kid: u64) -> bool {
         self.keys.contains_key(&kid)
@@ -532,6 +540,11 @@ mod tests {
             Ok(b"three".to_vec())
         );
         assert!(r.has_key(kid3) && r.has_key(kid1) && !r.has_key(kid2));
+        assert_eq!(
+            r.ratchet_position(5).map(|at| (at.step(), at.kid())),
+            Some((3, kid3))
+        );
+        assert_eq!(r.ratchet_position(6), None);
     }
 
     #[test]
