@@ -1,0 +1,784 @@
+//! The epoch keyring: a sans-IO state machine from MLS epochs to SFrame keys.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::time::Duration;
+
+use sframe_core::{
+    Backend, CipherSuite, FrameBuffer, Header, Receiver, ReceiverConfig, Secret, Sender,
+};
+
+use crate::Error;
+use crate::kid::{KidLayout, KidParts};
+use crate::pending::{Pending, PendingFrame, PendingLimits};
+
+/// How a [`Keyring`] behaves. Times are durations on the caller's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyringConfig {
+    /// The SFrame cipher suite; base keys have its `Nk` bytes.
+    pub suite: CipherSuite,
+    /// The SFrame crypto backend.
+    pub backend: Backend,
+    /// `E`: the KID carries `epoch mod 2^E`, and at most `2^E` epochs are held. 0 to
+    /// [`MAX_EPOCH_BITS`](crate::MAX_EPOCH_BITS). With `E = 0` every new epoch replaces the
+    /// previous one at once, so a drop-free switch is impossible.
+    pub epoch_bits: u8,
+    /// The sender keeps encrypting with its current epoch after a newer one is known until
+    /// every member of the newer epoch acknowledged it, or this long at most.
+    pub switch_grace: Duration,
+    /// An epoch is retired (its keys zeroized) this long after a newer epoch became known.
+    /// At least `switch_grace`; choose it above `switch_grace` plus the largest media delay
+    /// and the spread with which commits reach members.
+    pub retire_after: Duration,
+    /// Bounds on frames held for epochs not known yet.
+    pub pending: PendingLimits,
+    /// The replay window per KID (`None`: no replay check).
+    pub replay_window: Option<u32>,
+}
+
+impl KeyringConfig {
+    /// Defaults for `suite`: E = 4, a 500 ms grace, retire after 5 s, [`PendingLimits`]
+    /// defaults, a 1024-frame replay window, the default backend.
+    pub fn new(suite: CipherSuite) -> Self {
+        Self {
+            suite,
+            backend: Backend::default(),
+            epoch_bits: 4,
+            switch_grace: Duration::from_millis(500),
+            retire_after: Duration::from_secs(5),
+            pending: PendingLimits::default(),
+            replay_window: Some(1024),
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        KidLayout::new(self.epoch_bits, 0)?;
+        if self.retire_after < self.switch_grace {
+            return Err(Error::InvalidConfig(
+                "retire_after is shorter than switch_grace",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One MLS epoch as the keyring needs it: the exported base key, the KID's `S`, the roster
+/// (leaf indices of the members) and the own leaf index.
+pub struct EpochKeys {
+    epoch: u64,
+    base_key: Secret,
+    sender_bits: u8,
+    own_index: Option<u32>,
+    members: Vec<u32>,
+}
+
+impl core::fmt::Debug for EpochKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EpochKeys")
+            .field("epoch", &self.epoch)
+            .field("sender_bits", &self.sender_bits)
+            .field("own_index", &self.own_index)
+            .field("members", &self.members.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EpochKeys {
+    /// `base_key` is `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of `epoch`;
+    /// `sender_bits` is `S` (see [`sender_bits_for`](crate::sender_bits_for));
+    /// `own_index` is this member's leaf index (`None` for a receive-only keyring); `members`
+    /// are the leaf indices of the epoch's members.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `sender_bits` is above 32; [`Error::SenderIndexOutOfRange`]
+    /// if a member's index does not fit in `sender_bits`; [`Error::BaseKeyLength`] for an empty
+    /// or oversized key.
+    pub fn new(
+        epoch: u64,
+        base_key: &[u8],
+        sender_bits: u8,
+        own_index: Option<u32>,
+        members: impl IntoIterator<Item = u32>,
+    ) -> Result<Self, Error> {
+        let layout = KidLayout::new(0, sender_bits)?;
+        let mut members: Vec<u32> = members.into_iter().collect();
+        members.sort_unstable();
+        members.dedup();
+        if let Some(&sender_index) = members
+            .iter()
+            .chain(own_index.iter())
+            .find(|&&i| i > layout.max_sender_index())
+        {
+            return Err(Error::SenderIndexOutOfRange {
+                sender_index,
+                max: layout.max_sender_index(),
+            });
+        }
+        if base_key.is_empty() {
+            return Err(Error::BaseKeyLength {
+                expected: 1,
+                actual: 0,
+            });
+        }
+        let base_key = Secret::new(base_key).map_err(|_| Error::BaseKeyLength {
+            expected: sframe_core::MAX_SECRET_LEN,
+            actual: base_key.len(),
+        })?;
+        Ok(Self {
+            epoch,
+            base_key,
+            sender_bits,
+            own_index,
+            members,
+        })
+    }
+
+    /// The epoch number.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
+/// Why the sender switched epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchReason {
+    /// The first epoch: nothing to switch from.
+    First,
+    /// Every member of the new epoch acknowledged it.
+    AllAcknowledged,
+    /// The grace period passed before everyone acknowledged.
+    GraceExpired,
+    /// The epoch the sender used was removed (a newer epoch took its low E bits).
+    Forced,
+}
+
+/// Why an epoch's keys were removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetireReason {
+    /// A newer epoch has the same low E bits, or the epoch fell out of the `2^E` window.
+    Rollover,
+    /// `retire_after` passed since a newer epoch became known.
+    Expired,
+    /// [`Keyring::clear`].
+    Cleared,
+}
+
+/// Why a buffered frame was given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropCause {
+    /// Its epoch did not arrive within `max_age`.
+    Expired,
+    /// The buffer was full (frames or bytes) and this was the oldest frame.
+    Overflow,
+    /// Its epoch arrived but the frame did not decrypt.
+    Undecryptable(Error),
+    /// [`Keyring::clear`].
+    Cleared,
+}
+
+/// Where a decrypted frame came from (taken from its KID).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The full epoch number.
+    pub epoch: u64,
+    /// The sender's leaf index.
+    pub sender_index: u32,
+    /// The sender's context (stream).
+    pub context: u64,
+    /// The frame's counter.
+    pub ctr: u64,
+}
+
+/// A buffered frame that decrypted once its epoch arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptedFrame {
+    /// Where it came from.
+    pub info: FrameInfo,
+    /// The metadata it was given with.
+    pub metadata: Vec<u8>,
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// When it was given to [`Keyring::decrypt`].
+    pub received_at: Duration,
+}
+
+/// A buffered frame that was given up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedFrame {
+    /// The frame's KID.
+    pub kid: u64,
+    /// The metadata it was given with (for the caller to tell which frame it was).
+    pub metadata: Vec<u8>,
+    /// The frame's length.
+    pub len: usize,
+    /// When it was given to [`Keyring::decrypt`].
+    pub received_at: Duration,
+    /// Why.
+    pub cause: DropCause,
+}
+
+/// What the keyring tells its caller; drain with [`Keyring::poll_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The epoch decrypts from now on. Tell the other members (they wait for this
+    /// acknowledgement before they encrypt with it).
+    EpochReady {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// Frames are encrypted with `to` from now on.
+    Switched {
+        /// The epoch used before.
+        from: Option<u64>,
+        /// The epoch used now.
+        to: u64,
+        /// Why now.
+        reason: SwitchReason,
+    },
+    /// An epoch's keys were removed and zeroized.
+    Retired {
+        /// The epoch.
+        epoch: u64,
+        /// Why.
+        reason: RetireReason,
+    },
+    /// A buffered frame decrypted.
+    Decrypted(DecryptedFrame),
+    /// A buffered frame was given up.
+    Dropped(DroppedFrame),
+}
+
+/// The outcome of [`Keyring::decrypt`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received<'a> {
+    /// The plaintext, a sub-slice of the frame.
+    Plaintext {
+        /// Where it came from.
+        info: FrameInfo,
+        /// The plaintext.
+        data: &'a mut [u8],
+    },
+    /// The frame's epoch is not known yet: the frame is held, and comes out later as
+    /// [`Event::Decrypted`] or [`Event::Dropped`].
+    Buffered,
+}
+
+struct EpochSlot {
+    epoch: u64,
+    base_key: Secret,
+    layout: KidLayout,
+    own_index: Option<u32>,
+    members: Vec<u32>,
+    sender: Sender,
+    receiver: Receiver,
+    /// When a newer epoch became known.
+    superseded_at: Option<Duration>,
+}
+
+impl core::fmt::Debug for EpochSlot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EpochSlot")
+            .field("epoch", &self.epoch)
+            .field("layout", &self.layout)
+            .field("own_index", &self.own_index)
+            .field("members", &self.members.len())
+            .field("superseded_at", &self.superseded_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EpochSlot {
+    fn is_member(&self, index: u32) -> bool {
+        self.members.binary_search(&index).is_ok()
+    }
+}
+
+/// Keys for every sender of up to `2^E` MLS epochs, and the switch between them.
+///
+/// Epochs go in with [`Keyring::add_epoch`] (as soon as a commit is staged, before it is
+/// merged); a new epoch decrypts at once. The sender keeps encrypting with its previous epoch
+/// until every member of the new one [acknowledged](Keyring::acknowledge) it or
+/// `switch_grace` passed, so nobody receives a frame they cannot decrypt yet. Frames for an
+/// epoch not known yet wait in a bounded buffer. Old epochs are retired `retire_after` after a
+/// newer one arrived, or at once when a new epoch takes their low E bits. Nothing here reads a
+/// clock or does IO: time comes in as `now`, and [`Event`]s go out through
+/// [`Keyring::poll_event`]; call [`Keyring::handle_timeout`] at [`Keyring::poll_timeout`].
+#[derive(Debug)]
+pub struct Keyring {
+    config: KeyringConfig,
+    /// `E` with `S = 0`: enough to read the low epoch bits of any KID.
+    epoch_layout: KidLayout,
+    /// Sorted by epoch, at most `2^E`.
+    epochs: Vec<EpochSlot>,
+    /// The epoch frames are encrypted with.
+    sending: Option<u64>,
+    /// When the sender must switch to the newest epoch at the latest.
+    switch_deadline: Option<Duration>,
+    /// The newest epoch each member (leaf index) acknowledged.
+    acks: HashMap<u32, u64>,
+    pending: Pending,
+    events: VecDeque<Event>,
+}
+
+impl Keyring {
+    /// An empty keyring.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`].
+    pub fn new(config: KeyringConfig) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            epoch_layout: KidLayout::new(config.epoch_bits, 0)?,
+            epochs: Vec::new(),
+            sending: None,
+            switch_deadline: None,
+            acks: HashMap::new(),
+            pending: Pending::new(config.pending),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KeyringConfig {
+        &self.config
+    }
+
+    fn epoch_layout(&self) -> KidLayout {
+        self.epoch_layout
+    }
+
+    fn window(&self) -> u64 {
+        1u64 << self.config.epoch_bits
+    }
+
+    /// The epochs held, oldest first.
+    pub fn epochs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.epochs.iter().map(|s| s.epoch)
+    }
+
+    /// The newest epoch held.
+    pub fn newest_epoch(&self) -> Option<u64> {
+        self.epochs.last().map(|s| s.epoch)
+    }
+
+    /// The epoch frames are encrypted with now.
+    pub fn sending_epoch(&self) -> Option<u64> {
+        self.sending
+    }
+
+    /// Frames held for epochs not known yet, and their bytes.
+    pub fn pending(&self) -> (usize, usize) {
+        (self.pending.len(), self.pending.bytes())
+    }
+
+    /// How many receive keys (one per sender KID seen) are derived across all epochs.
+    pub fn receive_key_count(&self) -> usize {
+        self.epochs.iter().map(|s| s.receiver.key_count()).sum()
+    }
+
+    /// The roster of `epoch`, if held.
+    pub fn members(&self, epoch: u64) -> Option<&[u32]> {
+        self.slot(epoch).map(|s| s.members.as_slice())
+    }
+
+    fn slot(&self, epoch: u64) -> Option<&EpochSlot> {
+        self.epochs.iter().find(|s| s.epoch == epoch)
+    }
+
+    /// Adds an epoch: it decrypts from now on ([`Event::EpochReady`]), buffered frames for it
+    /// decrypt ([`Event::Decrypted`]), an older epoch with the same low E bits (or outside the
+    /// `2^E` window) is retired, and the sender starts its switch.
+    ///
+    /// # Errors
+    /// [`Error::StaleEpoch`] if a newer epoch is held; [`Error::EpochKnown`];
+    /// [`Error::BaseKeyLength`] if the key does not have the suite's `Nk` bytes;
+    /// [`Error::InvalidConfig`] for a bad `S`. The keyring is unchanged on error.
+    pub fn add_epoch(&mut self, now: Duration, keys: EpochKeys) -> Result<(), Error> {
+        if let Some(newest) = self.newest_epoch() {
+            if keys.epoch == newest {
+                return Err(Error::EpochKnown(keys.epoch));
+            }
+            if keys.epoch < newest {
+                return Err(Error::StaleEpoch {
+                    epoch: keys.epoch,
+                    newest,
+                });
+            }
+        }
+        let nk = self.config.suite.key_len();
+        if keys.base_key.expose().len() != nk {
+            return Err(Error::BaseKeyLength {
+                expected: nk,
+                actual: keys.base_key.expose().len(),
+            });
+        }
+        let layout = KidLayout::new(self.config.epoch_bits, keys.sender_bits)?;
+        let receiver_config = ReceiverConfig {
+            replay_window: self.config.replay_window,
+            ..ReceiverConfig::default()
+        };
+        let slot = EpochSlot {
+            epoch: keys.epoch,
+            layout,
+            own_index: keys.own_index,
+            members: keys.members,
+            sender: Sender::with_backend(self.config.suite, self.config.backend),
+            receiver: Receiver::with_config(
+                self.config.suite,
+                self.config.backend,
+                receiver_config,
+            ),
+            base_key: keys.base_key,
+            superseded_at: None,
+        };
+        // Nothing can fail from here on.
+        let epoch = slot.epoch;
+        let low = layout.epoch_low(epoch);
+        let window = self.window();
+        let mut forced = false;
+        let mut i = 0;
+        while i < self.epochs.len() {
+            let old = &self.epochs[i];
+            // Same low bits, or so old that a future epoch could share its low bits.
+            if layout.epoch_low(old.epoch) == low || epoch - old.epoch >= window {
+                let removed = self.epochs.remove(i);
+                forced |= self.sending == Some(removed.epoch);
+                self.events.push_back(Event::Retired {
+                    epoch: removed.epoch,
+                    reason: RetireReason::Rollover,
+                });
+            } else {
+                i += 1;
+            }
+        }
+        for old in &mut self.epochs {
+            old.superseded_at.get_or_insert(now);
+        }
+        self.epochs.push(slot);
+        self.events.push_back(Event::EpochReady { epoch });
+        for frame in self.pending.take_epoch(low) {
+            self.decrypt_buffered(frame);
+        }
+        if forced {
+            let from = self.sending.take();
+            self.switch_to_newest(from, SwitchReason::Forced);
+        } else if self.sending.is_none() {
+            self.switch_to_newest(None, SwitchReason::First);
+        } else if self.switch_deadline.is_none() {
+            self.switch_deadline = Some(now.saturating_add(self.config.switch_grace));
+        }
+        self.maybe_switch(now);
+        Ok(())
+    }
+
+    /// Records that member `sender_index` can decrypt `epoch` (and every epoch before it it was
+    /// a member of). The sender switches as soon as every member of the newest epoch did.
+    pub fn acknowledge(&mut self, now: Duration, sender_index: u32, epoch: u64) {
+        let acked = self.acks.entry(sender_index).or_insert(epoch);
+        *acked = (*acked).max(epoch);
+        self.maybe_switch(now);
+    }
+
+    /// When [`Keyring::handle_timeout`] has something to do next.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let retire = self
+            .epochs
+            .iter()
+            .filter(|s| Some(s.epoch) != self.sending)
+            .filter_map(|s| s.superseded_at)
+            .map(|t| t.saturating_add(self.config.retire_after))
+            .min();
+        [self.switch_deadline, retire, self.pending.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Switches the sender when its grace ends, retires old epochs, drops expired buffered
+    /// frames.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.maybe_switch(now);
+        let retire_after = self.config.retire_after;
+        let sending = self.sending;
+        let mut i = 0;
+        while i < self.epochs.len() {
+            let s = &self.epochs[i];
+            let due = s
+                .superseded_at
+                .is_some_and(|t| t.saturating_add(retire_after) <= now);
+            if due && Some(s.epoch) != sending {
+                let removed = self.epochs.remove(i);
+                self.events.push_back(Event::Retired {
+                    epoch: removed.epoch,
+                    reason: RetireReason::Expired,
+                });
+            } else {
+                i += 1;
+            }
+        }
+        for frame in self.pending.expire(now) {
+            self.report_drop(frame, DropCause::Expired);
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Removes every epoch (zeroizing its keys) and every buffered frame, and stops sending:
+    /// for a member that left the group.
+    pub fn clear(&mut self) {
+        for slot in self.epochs.drain(..) {
+            self.events.push_back(Event::Retired {
+                epoch: slot.epoch,
+                reason: RetireReason::Cleared,
+            });
+        }
+        for frame in self.pending.take_all() {
+            self.report_drop(frame, DropCause::Cleared);
+        }
+        self.sending = None;
+        self.switch_deadline = None;
+        self.acks.clear();
+    }
+
+    fn maybe_switch(&mut self, now: Duration) {
+        let (Some(sending), Some(newest)) = (self.sending, self.epochs.last()) else {
+            return;
+        };
+        if newest.epoch == sending {
+            return;
+        }
+        let own = newest.own_index;
+        let all_acked = newest
+            .members
+            .iter()
+            .filter(|&&m| Some(m) != own)
+            .all(|m| self.acks.get(m).is_some_and(|&e| e >= newest.epoch));
+        if all_acked {
+            self.switch_to_newest(Some(sending), SwitchReason::AllAcknowledged);
+        } else if self.switch_deadline.is_some_and(|d| d <= now) {
+            self.switch_to_newest(Some(sending), SwitchReason::GraceExpired);
+        }
+    }
+
+    fn switch_to_newest(&mut self, from: Option<u64>, reason: SwitchReason) {
+        self.switch_deadline = None;
+        if let Some(newest) = self.epochs.last() {
+            self.sending = Some(newest.epoch);
+            self.events.push_back(Event::Switched {
+                from,
+                to: newest.epoch,
+                reason,
+            });
+        }
+    }
+
+    // ---- sending ----
+
+    /// The sending slot and the KID for `context` in it, installing the KID's key on first use
+    /// (the key schedule runs once per KID and epoch; its counter starts at 0).
+    fn send_kid(&mut self, context: u64) -> Result<(usize, u64), Error> {
+        let sending = self.sending.ok_or(Error::NoSendEpoch)?;
+        let idx = self
+            .epochs
+            .iter()
+            .position(|s| s.epoch == sending)
+            .ok_or(Error::NoSendEpoch)?;
+        let slot = &mut self.epochs[idx];
+        let own = slot.own_index.ok_or(Error::NotASender)?;
+        let kid = slot.layout.kid(context, own, slot.epoch)?;
+        if !slot.sender.kids().any(|k| k == kid) {
+            slot.sender
+                .add_key(kid, slot.base_key.expose())
+                .map_err(Error::Sframe)?;
+        }
+        Ok((idx, kid))
+    }
+
+    /// The KID the next frame of `context` is encrypted under.
+    ///
+    /// # Errors
+    /// [`Error::NoSendEpoch`], [`Error::NotASender`], [`Error::ContextOutOfRange`].
+    pub fn send_kid_for(&mut self, context: u64) -> Result<u64, Error> {
+        self.send_kid(context).map(|(_, kid)| kid)
+    }
+
+    /// The header length of the next frame of `context` (to place the plaintext for
+    /// [`Keyring::encrypt_in_place`]).
+    ///
+    /// # Errors
+    /// As [`Keyring::send_kid_for`].
+    pub fn header_len(&mut self, context: u64) -> Result<usize, Error> {
+        let (idx, kid) = self.send_kid(context)?;
+        self.epochs[idx]
+            .sender
+            .header_len(kid)
+            .map_err(Error::Sframe)
+    }
+
+    /// Encrypts `buf[plaintext]` for stream `context` with the current epoch, in place (see
+    /// [`Sender::encrypt_in_place`]); returns the frame.
+    ///
+    /// # Errors
+    /// As [`Keyring::send_kid_for`], and [`Error::Sframe`] for buffer and counter errors.
+    pub fn encrypt_in_place<'a>(
+        &mut self,
+        context: u64,
+        metadata: &[u8],
+        buf: &'a mut [u8],
+        plaintext: Range<usize>,
+    ) -> Result<&'a mut [u8], Error> {
+        let (idx, kid) = self.send_kid(context)?;
+        self.epochs[idx]
+            .sender
+            .encrypt_in_place(kid, metadata, buf, plaintext)
+            .map_err(Error::Sframe)
+    }
+
+    /// Encrypts the plaintext filling `buf` for stream `context`; `buf` ends holding the frame.
+    ///
+    /// # Errors
+    /// As [`Keyring::encrypt_in_place`].
+    pub fn encrypt<B: FrameBuffer>(
+        &mut self,
+        context: u64,
+        metadata: &[u8],
+        buf: &mut B,
+    ) -> Result<(), Error> {
+        let (idx, kid) = self.send_kid(context)?;
+        self.epochs[idx]
+            .sender
+            .encrypt(kid, metadata, buf)
+            .map_err(Error::Sframe)
+    }
+
+    // ---- receiving ----
+
+    /// Decrypts `frame` in place. A frame whose KID names an epoch not held is buffered
+    /// ([`Received::Buffered`]).
+    ///
+    /// # Errors
+    /// Bad peer input: [`Error::Frame`] (malformed, authentication failed, replay),
+    /// [`Error::UnknownSender`], [`Error::UnknownEpoch`] (only when the frame cannot be
+    /// buffered). The keyring is unchanged on error.
+    pub fn decrypt<'a>(
+        &mut self,
+        now: Duration,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<Received<'a>, Error> {
+        let (header, _) = Header::parse(frame).map_err(Error::Frame)?;
+        let low = self.epoch_layout().epoch_low(header.kid);
+        let Some(idx) = self
+            .epochs
+            .iter()
+            .position(|s| s.layout.epoch_low(s.epoch) == low)
+        else {
+            let size = frame.len() + metadata.len();
+            if !self.pending.accepts(size) {
+                return Err(Error::UnknownEpoch { kid: header.kid });
+            }
+            let evicted = self.pending.push(PendingFrame {
+                kid: header.kid,
+                epoch_low: low,
+                frame: frame.to_vec(),
+                metadata: metadata.to_vec(),
+                received_at: now,
+            });
+            for old in evicted {
+                self.report_drop(old, DropCause::Overflow);
+            }
+            return Ok(Received::Buffered);
+        };
+        let (info, data) = open(&mut self.epochs[idx], header, metadata, frame)?;
+        Ok(Received::Plaintext { info, data })
+    }
+
+    fn decrypt_buffered(&mut self, mut frame: PendingFrame) {
+        let layout = self.epoch_layout;
+        let result =
+            Header::parse(&frame.frame)
+                .map_err(Error::Frame)
+                .and_then(|(header, header_len)| {
+                    let low = layout.epoch_low(header.kid);
+                    let slot = self
+                        .epochs
+                        .iter_mut()
+                        .find(|s| s.layout.epoch_low(s.epoch) == low)
+                        .ok_or(Error::UnknownEpoch { kid: header.kid })?;
+                    let (info, data) = open(slot, header, &frame.metadata, &mut frame.frame)?;
+                    Ok((info, header_len..header_len + data.len()))
+                });
+        match result {
+            Ok((info, range)) => {
+                let mut plaintext = std::mem::take(&mut frame.frame);
+                plaintext.truncate(range.end);
+                plaintext.drain(..range.start);
+                self.events.push_back(Event::Decrypted(DecryptedFrame {
+                    info,
+                    metadata: std::mem::take(&mut frame.metadata),
+                    plaintext,
+                    received_at: frame.received_at,
+                }));
+            }
+            Err(e) => self.report_drop(frame, DropCause::Undecryptable(e)),
+        }
+    }
+
+    fn report_drop(&mut self, frame: PendingFrame, cause: DropCause) {
+        self.events.push_back(Event::Dropped(DroppedFrame {
+            kid: frame.kid,
+            len: frame.frame.len(),
+            metadata: frame.metadata,
+            received_at: frame.received_at,
+            cause,
+        }));
+    }
+}
+
+/// Decrypts `frame` with `slot`, deriving the KID's key on first use; a key derived for a
+/// frame that then fails is removed again, so bad input leaves no trace.
+fn open<'a>(
+    slot: &mut EpochSlot,
+    header: Header,
+    metadata: &[u8],
+    frame: &'a mut [u8],
+) -> Result<(FrameInfo, &'a mut [u8]), Error> {
+    let KidParts {
+        context,
+        sender_index,
+        ..
+    } = slot.layout.split(header.kid);
+    let fresh = !slot.receiver.has_key(header.kid);
+    if fresh {
+        if !slot.is_member(sender_index) {
+            return Err(Error::UnknownSender {
+                epoch: slot.epoch,
+                sender_index,
+            });
+        }
+        slot.receiver
+            .add_key(header.kid, slot.base_key.expose())
+            .map_err(Error::Sframe)?;
+    }
+    match slot.receiver.decrypt_in_place(metadata, frame) {
+        Ok(data) => Ok((
+            FrameInfo {
+                epoch: slot.epoch,
+                sender_index,
+                context,
+                ctr: header.ctr,
+            },
+            data,
+        )),
+        Err(e) => {
+            if fresh {
+                slot.receiver.remove_key(header.kid);
+            }
+            Err(Error::Frame(e))
+        }
+    }
+}
