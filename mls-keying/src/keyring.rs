@@ -382,6 +382,33 @@ impl Keyring {
         self.slot(epoch).map(|s| s.members.as_slice())
     }
 
+    /// Replaces the roster of `epoch` (for an adapter that learns the exact roster only when a
+    /// commit is merged). New senders are checked against it from now on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if the epoch is not held; [`Error::SenderIndexOutOfRange`] if
+    /// an index does not fit in `S`.
+    pub fn set_members(
+        &mut self,
+        epoch: u64,
+        members: impl IntoIterator<Item = u32>,
+    ) -> Result<(), Error> {
+        let slot = self
+            .epochs
+            .iter_mut()
+            .find(|s| s.epoch == epoch)
+            .ok_or(Error::InvalidConfig("set_members: epoch not held"))?;
+        let mut members: Vec<u32> = members.into_iter().collect();
+        members.sort_unstable();
+        members.dedup();
+        let max = slot.layout.max_sender_index();
+        if let Some(&sender_index) = members.iter().find(|&&m| m > max) {
+            return Err(Error::SenderIndexOutOfRange { sender_index, max });
+        }
+        slot.members = members;
+        Ok(())
+    }
+
     fn slot(&self, epoch: u64) -> Option<&EpochSlot> {
         self.epochs.iter().find(|s| s.epoch == epoch)
     }

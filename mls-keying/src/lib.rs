@@ -63,6 +63,8 @@
 mod error;
 mod keyring;
 mod kid;
+#[cfg(feature = "openmls")]
+mod member;
 mod pending;
 mod security_code;
 
@@ -75,5 +77,7 @@ pub use kid::{
     EXPORTER_CONTEXT, EXPORTER_LABEL, KidLayout, KidParts, MAX_EPOCH_BITS, MAX_SENDER_BITS,
     base_key_len, sender_bits_for,
 };
+#[cfg(feature = "openmls")]
+pub use member::{CommitOutcome, MemberConfig, MlsError, MlsMember, OutgoingCommit};
 pub use pending::PendingLimits;
 pub use security_code::{SECURITY_CODE_GROUPS, SecurityCode};

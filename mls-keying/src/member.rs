@@ -1,0 +1,660 @@
+//! A thin adapter from an openmls 0.9 group to a [`Keyring`].
+//!
+//! Each time the group is about to enter an epoch (a group is created, a Welcome is staged, a
+//! commit is created or staged) the adapter exports
+//! `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` from the *staged* state, before anything is
+//! merged, and hands it to the keyring with the epoch's roster and the own leaf index. So a
+//! member decrypts a new epoch as early as MLS allows.
+
+use std::time::Duration;
+
+use openmls::prelude::{
+    BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup,
+    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    OpenMlsProvider, ProcessedMessageContent, ProtocolVersion, StagedCommit, StagedWelcome,
+    tls_codec::Deserialize,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use zeroize::Zeroizing;
+
+use crate::kid::{EXPORTER_CONTEXT, EXPORTER_LABEL, base_key_len, sender_bits_for};
+use crate::{EpochKeys, Error, Keyring, KeyringConfig, SecurityCode};
+
+/// How an [`MlsMember`] is set up.
+#[derive(Clone, Copy, Debug)]
+pub struct MemberConfig {
+    /// The MLS cipher suite of groups this member creates.
+    pub ciphersuite: Ciphersuite,
+    /// The keyring's configuration.
+    pub keyring: KeyringConfig,
+    /// The largest number of leaves the application lets a group have. `S` is the smallest
+    /// value with `max_group_size < 2^S` (RFC 9605 section 5.2), fixed for the group's
+    /// lifetime so that every member computes it alike without predicting the tree's shape.
+    pub max_group_size: u32,
+}
+
+impl MemberConfig {
+    /// `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`, up to 255 leaves (S = 8).
+    pub fn new(keyring: KeyringConfig) -> Self {
+        Self {
+            ciphersuite: Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
+            keyring,
+            max_group_size: 255,
+        }
+    }
+}
+
+/// What the adapter refuses.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MlsError {
+    /// The bytes are not an MLS message of the expected kind (bad peer input).
+    Malformed(String),
+    /// openmls refused the message: wrong group or epoch, bad signature, invalid commit (bad
+    /// peer input).
+    Rejected(String),
+    /// There is no group (none created or joined yet).
+    NoGroup,
+    /// This member was removed from the group.
+    Removed,
+    /// No commit is pending or staged.
+    NothingToMerge,
+    /// The keyring refused the epoch (e.g. a leaf index beyond `max_group_size`).
+    Keyring(Error),
+    /// openmls failed locally (storage, randomness).
+    Local(String),
+}
+
+impl core::fmt::Display for MlsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Malformed(m) => write!(f, "malformed MLS message: {m}"),
+            Self::Rejected(m) => write!(f, "MLS message rejected: {m}"),
+            Self::NoGroup => f.write_str("no group"),
+            Self::Removed => f.write_str("removed from the group"),
+            Self::NothingToMerge => f.write_str("no commit to merge"),
+            Self::Keyring(e) => write!(f, "keyring: {e}"),
+            Self::Local(m) => write!(f, "openmls: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for MlsError {}
+
+impl From<Error> for MlsError {
+    fn from(e: Error) -> Self {
+        Self::Keyring(e)
+    }
+}
+
+fn local(e: impl core::fmt::Debug) -> MlsError {
+    MlsError::Local(format!("{e:?}"))
+}
+
+/// A commit this member created: send `commit` to the group and `welcome` to the new members.
+#[derive(Clone, Debug)]
+pub struct OutgoingCommit {
+    /// The epoch the commit moves to.
+    pub epoch: u64,
+    /// The commit, serialized.
+    pub commit: Vec<u8>,
+    /// The Welcome for the added members, serialized.
+    pub welcome: Option<Vec<u8>>,
+    /// The leaf indices the added members get, in the order their key packages were given.
+    pub added: Vec<u32>,
+}
+
+/// What a commit (or Welcome) does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitOutcome {
+    /// The epoch entered.
+    pub epoch: u64,
+    /// Leaf indices of members added.
+    pub added: Vec<u32>,
+    /// Leaf indices of members removed.
+    pub removed: Vec<u32>,
+    /// Whether the commit removed this member (then no epoch was given to the keyring).
+    pub self_removed: bool,
+    /// The new epoch's security code (`None` for a member removed by it).
+    pub security_code: Option<SecurityCode>,
+}
+
+/// One MLS client with its group and its SFrame keyring.
+pub struct MlsMember {
+    config: MemberConfig,
+    provider: OpenMlsRustCrypto,
+    signer: SignatureKeyPair,
+    credential: CredentialWithKey,
+    group: Option<MlsGroup>,
+    staged: Option<StagedCommit>,
+    removed: bool,
+    keyring: Keyring,
+    roster_corrections: u64,
+}
+
+impl core::fmt::Debug for MlsMember {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MlsMember")
+            .field("epoch", &self.epoch())
+            .field("own_leaf_index", &self.own_leaf_index())
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MlsMember {
+    /// A client named `identity` (a basic credential) with a fresh signature key.
+    ///
+    /// # Errors
+    /// [`MlsError::Keyring`] for a bad keyring configuration; [`MlsError::Local`].
+    pub fn new(identity: &[u8], config: MemberConfig) -> Result<Self, MlsError> {
+        let keyring = Keyring::new(config.keyring)?;
+        crate::KidLayout::new(
+            config.keyring.epoch_bits,
+            sender_bits_for(config.max_group_size),
+        )?;
+        let provider = OpenMlsRustCrypto::default();
+        let signer =
+            SignatureKeyPair::new(config.ciphersuite.signature_algorithm()).map_err(local)?;
+        signer.store(provider.storage()).map_err(local)?;
+        let credential = CredentialWithKey {
+            credential: BasicCredential::new(identity.to_vec()).into(),
+            signature_key: signer.to_public_vec().into(),
+        };
+        Ok(Self {
+            config,
+            provider,
+            signer,
+            credential,
+            group: None,
+            staged: None,
+            removed: false,
+            keyring,
+            roster_corrections: 0,
+        })
+    }
+
+    /// The keyring (for media).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// The keyring (for media).
+    pub fn keyring_mut(&mut self) -> &mut Keyring {
+        &mut self.keyring
+    }
+
+    /// The merged group's epoch.
+    pub fn epoch(&self) -> Option<u64> {
+        self.group.as_ref().map(|g| g.epoch().as_u64())
+    }
+
+    /// This member's leaf index (constant while it is in the group).
+    pub fn own_leaf_index(&self) -> Option<u32> {
+        self.group.as_ref().map(|g| g.own_leaf_index().u32())
+    }
+
+    /// The merged group's members' leaf indices.
+    pub fn members(&self) -> Vec<u32> {
+        self.group
+            .as_ref()
+            .map(|g| g.members().map(|m| m.index.u32()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a commit removed this member.
+    pub fn is_removed(&self) -> bool {
+        self.removed
+    }
+
+    /// The merged epoch's security code.
+    pub fn security_code(&self) -> Option<SecurityCode> {
+        let g = self.group.as_ref().filter(|g| g.is_active())?;
+        SecurityCode::from_authenticator(g.epoch().as_u64(), g.epoch_authenticator().as_slice())
+    }
+
+    /// How often the roster predicted from a staged commit differed from the merged one (and
+    /// was corrected in the keyring). Zero unless openmls places new members differently from
+    /// RFC 9420 section 12.1.1 (leftmost blank leaf).
+    pub fn roster_corrections(&self) -> u64 {
+        self.roster_corrections
+    }
+
+    fn sender_bits(&self) -> u8 {
+        sender_bits_for(self.config.max_group_size)
+    }
+
+    fn nk(&self) -> usize {
+        base_key_len(self.config.keyring.suite)
+    }
+
+    /// A fresh key package others can add this member with (an MLS message, serialized).
+    ///
+    /// # Errors
+    /// [`MlsError::Local`].
+    pub fn key_package(&mut self) -> Result<Vec<u8>, MlsError> {
+        let bundle = KeyPackage::builder()
+            .build(
+                self.config.ciphersuite,
+                &self.provider,
+                &self.signer,
+                self.credential.clone(),
+            )
+            .map_err(local)?;
+        MlsMessageOut::from(bundle.key_package().clone())
+            .to_bytes()
+            .map_err(local)
+    }
+
+    /// Creates a group with this member alone (epoch 0) and gives epoch 0 to the keyring.
+    ///
+    /// # Errors
+    /// [`MlsError::Local`]; [`MlsError::Keyring`].
+    pub fn create_group(&mut self, now: Duration) -> Result<(), MlsError> {
+        let config = MlsGroupCreateConfig::builder()
+            .ciphersuite(self.config.ciphersuite)
+            .use_ratchet_tree_extension(true)
+            .build();
+        let group = MlsGroup::new(
+            &self.provider,
+            &self.signer,
+            &config,
+            self.credential.clone(),
+        )
+        .map_err(local)?;
+        let base_key = Zeroizing::new(
+            group
+                .export_secret(
+                    self.provider.crypto(),
+                    EXPORTER_LABEL,
+                    EXPORTER_CONTEXT,
+                    self.nk(),
+                )
+                .map_err(local)?,
+        );
+        let own = group.own_leaf_index().u32();
+        let keys = EpochKeys::new(
+            group.epoch().as_u64(),
+            &base_key,
+            self.sender_bits(),
+            Some(own),
+            [own],
+        )?;
+        self.keyring.add_epoch(now, keys)?;
+        self.group = Some(group);
+        Ok(())
+    }
+
+    /// Joins from a Welcome: stages it, gives its epoch to the keyring, then joins.
+    ///
+    /// # Errors
+    /// [`MlsError::Malformed`] if the bytes are not a Welcome; [`MlsError::Rejected`] if
+    /// openmls refuses it; [`MlsError::Keyring`]. Nothing changes on error.
+    pub fn join(&mut self, now: Duration, welcome: &[u8]) -> Result<CommitOutcome, MlsError> {
+        let msg = MlsMessageIn::tls_deserialize_exact(welcome)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let MlsMessageBodyIn::Welcome(welcome) = msg.extract() else {
+            return Err(MlsError::Malformed("not a Welcome".into()));
+        };
+        let join_config = MlsGroupJoinConfig::builder()
+            .use_ratchet_tree_extension(true)
+            .build();
+        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config, welcome, None)
+            .map_err(|e| MlsError::Rejected(e.to_string()))?;
+        let epoch = staged.group_context().epoch().as_u64();
+        let base_key = Zeroizing::new(
+            staged
+                .export_secret(
+                    self.provider.crypto(),
+                    EXPORTER_LABEL,
+                    EXPORTER_CONTEXT,
+                    self.nk(),
+                )
+                .map_err(local)?,
+        );
+        let own = staged.own_leaf_index().u32();
+        let members: Vec<u32> = staged.members().map(|m| m.index.u32()).collect();
+        let keys = EpochKeys::new(epoch, &base_key, self.sender_bits(), Some(own), members)?;
+        self.keyring.add_epoch(now, keys)?;
+        let group = staged.into_group(&self.provider).map_err(local)?;
+        self.group = Some(group);
+        self.removed = false;
+        Ok(CommitOutcome {
+            epoch,
+            added: vec![own],
+            removed: Vec::new(),
+            self_removed: false,
+            security_code: self.security_code(),
+        })
+    }
+
+    fn group_mut(&mut self) -> Result<&mut MlsGroup, MlsError> {
+        if self.removed {
+            return Err(MlsError::Removed);
+        }
+        self.group.as_mut().ok_or(MlsError::NoGroup)
+    }
+
+    /// Commits adding the members of `key_packages` (serialized MLS key package messages) and
+    /// removing the leaves `removes`, in one commit. The new epoch goes to the keyring at once
+    /// (exported from the pending commit); merge with [`MlsMember::merge_pending_commit`] once
+    /// the delivery service accepted the commit.
+    ///
+    /// # Errors
+    /// [`MlsError::Malformed`] / [`MlsError::Rejected`] for a bad key package;
+    /// [`MlsError::Rejected`] if openmls refuses the commit (e.g. an unknown leaf);
+    /// [`MlsError::Keyring`]. On error nothing is pending.
+    pub fn commit(
+        &mut self,
+        now: Duration,
+        key_packages: &[Vec<u8>],
+        removes: &[u32],
+    ) -> Result<OutgoingCommit, MlsError> {
+        let mut kps = Vec::with_capacity(key_packages.len());
+        for bytes in key_packages {
+            let msg = MlsMessageIn::tls_deserialize_exact(bytes.as_slice())
+                .map_err(|e| MlsError::Malformed(e.to_string()))?;
+            let MlsMessageBodyIn::KeyPackage(kp) = msg.extract() else {
+                return Err(MlsError::Malformed("not a key package".into()));
+            };
+            let kp = kp
+                .validate(self.provider.crypto(), ProtocolVersion::Mls10)
+                .map_err(|e| MlsError::Rejected(e.to_string()))?;
+            kps.push(kp);
+        }
+        let sender_bits = self.sender_bits();
+        let nk = self.nk();
+        let Self {
+            group,
+            provider,
+            signer,
+            keyring,
+            removed,
+            ..
+        } = self;
+        if *removed {
+            return Err(MlsError::Removed);
+        }
+        let group = group.as_mut().ok_or(MlsError::NoGroup)?;
+        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        if let Some(&bad) = removes.iter().find(|r| !current.contains(r)) {
+            return Err(MlsError::Rejected(format!("leaf {bad} is not a member")));
+        }
+        let bundle = group
+            .commit_builder()
+            .propose_adds(kps)
+            .propose_removals(removes.iter().map(|&r| LeafNodeIndex::new(r)))
+            .load_psks(provider.storage())
+            .map_err(local)?
+            .build(provider.rand(), provider.crypto(), signer, |_| true)
+            .map_err(|e| MlsError::Rejected(e.to_string()))?
+            .stage_commit(provider)
+            .map_err(|e| MlsError::Rejected(e.to_string()))?;
+        let staged = group.pending_commit().ok_or(MlsError::NothingToMerge)?;
+        let epoch = staged.epoch().as_u64();
+        let (roster, added) = predict_roster(&current, removes, key_packages.len());
+        let own = group.own_leaf_index().u32();
+        let fed = staged
+            .export_secret(provider.crypto(), EXPORTER_LABEL, EXPORTER_CONTEXT, nk)
+            .map(Zeroizing::new)
+            .map_err(local)
+            .and_then(|base_key| {
+                let keys = EpochKeys::new(
+                    epoch,
+                    &base_key,
+                    sender_bits,
+                    Some(own),
+                    roster.iter().copied(),
+                )?;
+                keyring.add_epoch(now, keys).map_err(MlsError::from)
+            });
+        if let Err(e) = fed {
+            group
+                .clear_pending_commit(provider.storage())
+                .map_err(local)?;
+            return Err(e);
+        }
+        let (commit, welcome, _) = bundle.into_messages();
+        Ok(OutgoingCommit {
+            epoch,
+            commit: commit.to_bytes().map_err(local)?,
+            welcome: welcome.map(|w| w.to_bytes()).transpose().map_err(local)?,
+            added,
+        })
+    }
+
+    /// Merges this member's pending commit (after the delivery service accepted it).
+    ///
+    /// # Errors
+    /// [`MlsError::NothingToMerge`]; [`MlsError::Local`].
+    pub fn merge_pending_commit(&mut self) -> Result<CommitOutcome, MlsError> {
+        let group = self.group_mut()?;
+        let staged = group.pending_commit().ok_or(MlsError::NothingToMerge)?;
+        let removed = removed_leaves(staged);
+        let added_count = staged.add_proposals().count();
+        let before: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        let (_, added) = predict_roster(&before, &removed, added_count);
+        let provider = &self.provider;
+        let group = self.group.as_mut().ok_or(MlsError::NoGroup)?;
+        group.merge_pending_commit(provider).map_err(local)?;
+        self.after_merge(added, removed)
+    }
+
+    /// Processes a commit from the group: stages it, gives the new epoch to the keyring, and
+    /// holds it until [`MlsMember::merge_staged_commit`]. A commit that removes this member
+    /// gives the keyring nothing (the caller decides whether to [`Keyring::clear`]).
+    ///
+    /// # Errors
+    /// [`MlsError::Malformed`] for bytes that are not an MLS handshake message;
+    /// [`MlsError::Rejected`] for a message openmls refuses or that is not a commit;
+    /// [`MlsError::Keyring`]. The group and keyring are unchanged on error.
+    pub fn stage_commit(&mut self, now: Duration, bytes: &[u8]) -> Result<CommitOutcome, MlsError> {
+        if self.staged.is_some() {
+            return Err(MlsError::Rejected(
+                "a staged commit is not merged yet".into(),
+            ));
+        }
+        let msg = MlsMessageIn::tls_deserialize_exact(bytes)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let protocol = msg
+            .try_into_protocol_message()
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let sender_bits = self.sender_bits();
+        let nk = self.nk();
+        let Self {
+            group,
+            provider,
+            keyring,
+            removed,
+            ..
+        } = self;
+        if *removed {
+            return Err(MlsError::Removed);
+        }
+        let group = group.as_mut().ok_or(MlsError::NoGroup)?;
+        let processed = group
+            .process_message(provider, protocol)
+            .map_err(|e| MlsError::Rejected(e.to_string()))?;
+        let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
+            return Err(MlsError::Rejected("not a commit".into()));
+        };
+        let epoch = staged.epoch().as_u64();
+        let removed_leaves = removed_leaves(&staged);
+        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        let (roster, added) =
+            predict_roster(&current, &removed_leaves, staged.add_proposals().count());
+        let self_removed = staged.self_removed();
+        let mut security_code = None;
+        if !self_removed {
+            let base_key = Zeroizing::new(
+                staged
+                    .export_secret(provider.crypto(), EXPORTER_LABEL, EXPORTER_CONTEXT, nk)
+                    .map_err(local)?,
+            );
+            let own = group.own_leaf_index().u32();
+            let keys = EpochKeys::new(epoch, &base_key, sender_bits, Some(own), roster)?;
+            keyring.add_epoch(now, keys)?;
+            security_code = staged
+                .epoch_authenticator()
+                .and_then(|a| SecurityCode::from_authenticator(epoch, a.as_slice()));
+        }
+        self.staged = Some(*staged);
+        Ok(CommitOutcome {
+            epoch,
+            added,
+            removed: removed_leaves,
+            self_removed,
+            security_code,
+        })
+    }
+
+    /// Merges the commit held by [`MlsMember::stage_commit`].
+    ///
+    /// # Errors
+    /// [`MlsError::NothingToMerge`]; [`MlsError::Local`].
+    pub fn merge_staged_commit(&mut self) -> Result<CommitOutcome, MlsError> {
+        let staged = self.staged.take().ok_or(MlsError::NothingToMerge)?;
+        let removed = removed_leaves(&staged);
+        let added_count = staged.add_proposals().count();
+        let self_removed = staged.self_removed();
+        let group = self.group.as_mut().ok_or(MlsError::NoGroup)?;
+        let before: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        let (_, added) = predict_roster(&before, &removed, added_count);
+        group
+            .merge_staged_commit(&self.provider, staged)
+            .map_err(local)?;
+        if self_removed {
+            self.removed = true;
+            return Ok(CommitOutcome {
+                epoch: group.epoch().as_u64(),
+                added,
+                removed,
+                self_removed,
+                security_code: None,
+            });
+        }
+        self.after_merge(added, removed)
+    }
+
+    /// [`MlsMember::stage_commit`] then [`MlsMember::merge_staged_commit`].
+    ///
+    /// # Errors
+    /// As those two.
+    pub fn process_commit(
+        &mut self,
+        now: Duration,
+        bytes: &[u8],
+    ) -> Result<CommitOutcome, MlsError> {
+        self.stage_commit(now, bytes)?;
+        self.merge_staged_commit()
+    }
+
+    /// After a merge: check the roster given to the keyring against the merged tree.
+    fn after_merge(
+        &mut self,
+        added: Vec<u32>,
+        removed: Vec<u32>,
+    ) -> Result<CommitOutcome, MlsError> {
+        let group = self.group.as_ref().ok_or(MlsError::NoGroup)?;
+        let epoch = group.epoch().as_u64();
+        let mut merged: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        merged.sort_unstable();
+        if self
+            .keyring
+            .members(epoch)
+            .is_some_and(|r| r != merged.as_slice())
+        {
+            self.roster_corrections += 1;
+            self.keyring.set_members(epoch, merged)?;
+        }
+        Ok(CommitOutcome {
+            epoch,
+            added,
+            removed,
+            self_removed: false,
+            security_code: self.security_code(),
+        })
+    }
+}
+
+fn removed_leaves(staged: &StagedCommit) -> Vec<u32> {
+    staged
+        .remove_proposals()
+        .map(|p| p.remove_proposal().removed().u32())
+        .collect()
+}
+
+/// The roster after removing `removes` and adding `adds` members, each into the leftmost blank
+/// leaf (RFC 9420 section 12.1.1, removes applied before adds); and the added leaf indices.
+fn predict_roster(current: &[u32], removes: &[u32], adds: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut roster: Vec<u32> = current
+        .iter()
+        .copied()
+        .filter(|m| !removes.contains(m))
+        .collect();
+    roster.sort_unstable();
+    let mut added = Vec::with_capacity(adds);
+    for _ in 0..adds {
+        // The smallest index not taken.
+        let free = roster
+            .iter()
+            .enumerate()
+            .find(|&(i, &m)| m != i as u32)
+            .map_or(roster.len() as u32, |(i, _)| i as u32);
+        let pos = roster.partition_point(|&m| m < free);
+        roster.insert(pos, free);
+        added.push(free);
+    }
+    (roster, added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Received;
+
+    #[test]
+    fn the_base_key_is_the_rfc_exporter_output() {
+        let suite = sframe_core::CipherSuite::Aes128GcmSha256_128;
+        let mut m = MlsMember::new(b"a", MemberConfig::new(KeyringConfig::new(suite))).unwrap();
+        m.create_group(Duration::ZERO).unwrap();
+        let group = m.group.as_ref().unwrap();
+        let receiver_with = |label: &str| {
+            // Written out, not the crate's constants: RFC 9605 section 5.2.
+            let base_key = group
+                .export_secret(m.provider.crypto(), label, b"", 16)
+                .unwrap();
+            let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
+            let keys = EpochKeys::new(0, &base_key, 8, None, [0]).unwrap();
+            ring.add_epoch(Duration::ZERO, keys).unwrap();
+            ring
+        };
+        let mut right = receiver_with("SFrame 1.0 Base Key");
+        let mut old_draft = receiver_with("SFrame 10 MLS");
+        let mut frame = b"x".to_vec();
+        m.keyring.encrypt(0, b"", &mut frame).unwrap();
+        let mut copy = frame.clone();
+        assert!(matches!(
+            right.decrypt(Duration::ZERO, b"", &mut frame),
+            Ok(Received::Plaintext { .. })
+        ));
+        assert!(old_draft.decrypt(Duration::ZERO, b"", &mut copy).is_err());
+    }
+
+    #[test]
+    fn adds_fill_the_leftmost_blank_leaves_after_removes() {
+        assert_eq!(
+            predict_roster(&[0], &[], 3),
+            (vec![0, 1, 2, 3], vec![1, 2, 3])
+        );
+        assert_eq!(
+            predict_roster(&[0, 1, 2, 3, 4], &[1, 3], 3),
+            (vec![0, 1, 2, 3, 4, 5], vec![1, 3, 5])
+        );
+        assert_eq!(
+            predict_roster(&[0, 2, 5], &[5], 2),
+            (vec![0, 1, 2, 3], vec![1, 3])
+        );
+    }
+}
