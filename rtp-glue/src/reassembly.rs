@@ -1,0 +1,595 @@
+//! Reassembly of one RTP stream: the draft's "smallest list of consecutive sequence numbers
+//! from a packet with S to a packet with E", over a bounded reorder window.
+//!
+//! One [`Reassembler`] per SSRC. It holds at most `window` fragments (a ring indexed by the
+//! extended sequence number) and at most `max_pending_bytes` of packet memory; past either, the
+//! oldest fragments are evicted and counted. Sequence numbers are extended across the 16-bit
+//! wrap. Duplicates within the window are recognised (pending or already consumed) and
+//! counted; packets older than the window are counted as late. A frame that lost a fragment
+//! stays pending until the window passes it, then is evicted and counted as incomplete; it
+//! never holds back the frames after it, which complete as soon as their own fragments are in.
+//!
+//! The same engine assembles codec frames in per-packet mode, with the start and end flags
+//! taken from the codec instead of the SFrame descriptor (see `MediaAssembler`).
+
+use bytes::{Bytes, BytesMut};
+
+use crate::descriptor::Origin;
+
+/// Limits of one stream's reassembly state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReassemblyConfig {
+    /// How far back in sequence numbers a packet may arrive (and how many fragments may be
+    /// pending). At least 1, at most 32,768.
+    pub window: u16,
+    /// The most packet memory held by pending fragments (whole packets are counted, since a
+    /// fragment keeps its packet's buffer alive).
+    pub max_pending_bytes: usize,
+}
+
+impl Default for ReassemblyConfig {
+    /// A window of 1,024 packets and 4 MiB.
+    fn default() -> Self {
+        Self {
+            window: 1024,
+            max_pending_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Counters of one stream (or, summed, of a depacketizer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    /// Packets accepted into the window.
+    pub packets: u64,
+    /// Packets dropped as duplicates of one already received.
+    pub duplicates: u64,
+    /// Packets dropped because they arrived after the window had passed them.
+    pub late: u64,
+    /// Sequence numbers between the first and the newest received that never arrived, counted
+    /// when the window passes them (or at [`Reassembler::flush`]).
+    pub lost_packets: u64,
+    /// Frames completed and handed out.
+    pub frames: u64,
+    /// Pending fragments evicted (window passed, memory bound, or flush).
+    pub fragments_evicted: u64,
+    /// Incomplete frames among the evicted fragments: runs of consecutive evicted fragments
+    /// with one timestamp (exact as long as frames of one stream have distinct timestamps).
+    pub incomplete_frames: u64,
+    /// Complete runs dropped because their fragments disagree on T or on the payload type
+    /// (the draft's "abort these steps").
+    pub inconsistent_frames: u64,
+}
+
+impl ReassemblyStats {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &Self) {
+        self.packets += other.packets;
+        self.duplicates += other.duplicates;
+        self.late += other.late;
+        self.lost_packets += other.lost_packets;
+        self.frames += other.frames;
+        self.fragments_evicted += other.fragments_evicted;
+        self.incomplete_frames += other.incomplete_frames;
+        self.inconsistent_frames += other.inconsistent_frames;
+    }
+}
+
+/// One packet's contribution to a frame.
+#[derive(Clone, Debug)]
+pub struct Fragment {
+    /// First fragment of its frame (S).
+    pub start: bool,
+    /// Last fragment of its frame (E).
+    pub end: bool,
+    /// The T bit.
+    pub origin: Origin,
+    /// The RTP payload type.
+    pub payload_type: u8,
+    /// The RTP timestamp.
+    pub timestamp: u32,
+    /// The RTP marker bit.
+    pub marker: bool,
+    /// The fragment's bytes (descriptor removed), usually a slice of the packet's buffer.
+    pub data: Bytes,
+    /// Bytes of memory this fragment keeps alive (its packet's length).
+    pub memory: usize,
+}
+
+/// A frame put back together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReassembledFrame {
+    /// Sequence number of the first packet.
+    pub first_seq: u16,
+    /// Number of packets.
+    pub packets: u16,
+    /// The T bit they share.
+    pub origin: Origin,
+    /// The payload type they share.
+    pub payload_type: u8,
+    /// The timestamp of the first packet.
+    pub timestamp: u32,
+    /// The marker bit of the last packet (the draft's frame metadata).
+    pub marker: bool,
+    /// The concatenated fragments.
+    pub data: BytesMut,
+}
+
+/// What became of a pushed packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// It completed a frame.
+    Frame(ReassembledFrame),
+    /// It is pending, waiting for the rest of its frame.
+    Pending,
+    /// A duplicate: dropped.
+    Duplicate,
+    /// Older than the window: dropped.
+    Late,
+    /// It completed a run whose fragments disagree on T or PT: the run is dropped.
+    Inconsistent,
+}
+
+/// The reorder window and pending fragments of one stream.
+#[derive(Debug)]
+pub struct Reassembler {
+    config: ReassemblyConfig,
+    slots: Vec<Option<(u64, Fragment)>>,
+    seen: Vec<u64>,
+    highest: Option<u64>,
+    lowest_received: u64,
+    pending_bytes: usize,
+    last_evicted: Option<(u64, u32, bool)>,
+    stats: ReassemblyStats,
+}
+
+/// Extended sequence numbers start here, so that packets just before the first one received
+/// still have an index.
+const EXT_BASE: u64 = 1 << 32;
+
+impl Reassembler {
+    /// An empty stream.
+    pub fn new(config: ReassemblyConfig) -> Self {
+        let window = usize::from(config.window.clamp(1, 1 << 15));
+        Self {
+            config: ReassemblyConfig {
+                window: window as u16,
+                ..config
+            },
+            slots: vec![None; window],
+            seen: vec![0; window.div_ceil(64)],
+            highest: None,
+            lowest_received: 0,
+            pending_bytes: 0,
+            last_evicted: None,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ReassemblyStats {
+        self.stats
+    }
+
+    /// Fragments waiting for the rest of their frame.
+    pub fn pending_fragments(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Bytes of packet memory they hold.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    fn window(&self) -> u64 {
+        u64::from(self.config.window)
+    }
+
+    fn index(&self, ext: u64) -> usize {
+        (ext % self.window()) as usize
+    }
+
+    fn seen(&self, ext: u64) -> bool {
+        let i = self.index(ext);
+        self.seen
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
+    fn set_seen(&mut self, ext: u64, on: bool) {
+        let i = self.index(ext);
+        if let Some(w) = self.seen.get_mut(i / 64) {
+            if on {
+                *w |= 1 << (i % 64);
+            } else {
+                *w &= !(1 << (i % 64));
+            }
+        }
+    }
+
+    fn slot(&self, ext: u64) -> Option<&Fragment> {
+        match self.slots.get(self.index(ext)) {
+            Some(Some((e, f))) if *e == ext => Some(f),
+            _ => None,
+        }
+    }
+
+    fn take(&mut self, ext: u64) -> Option<Fragment> {
+        let i = self.index(ext);
+        let slot = self.slots.get_mut(i)?;
+        if slot.as_ref().is_some_and(|(e, _)| *e == ext) {
+            let (_, f) = slot.take()?;
+            self.pending_bytes = self.pending_bytes.saturating_sub(f.memory);
+            Some(f)
+        } else {
+            None
+        }
+    }
+
+    fn evict(&mut self, ext: u64) {
+        if let Some(f) = self.take(ext) {
+            self.stats.fragments_evicted += 1;
+            // Evictions come in sequence order; a gap between two evicted fragments of one
+            // frame is the fragment that was lost.
+            let continues = self
+                .last_evicted
+                .is_some_and(|(e, ts, end)| e < ext && ts == f.timestamp && !end && !f.start);
+            if !continues {
+                self.stats.incomplete_frames += 1;
+            }
+            self.last_evicted = Some((ext, f.timestamp, f.end));
+        }
+    }
+
+    /// The sequence number `ext` leaves the window: count it lost if it never came.
+    fn leave(&mut self, ext: u64) {
+        if ext >= self.lowest_received && !self.seen(ext) {
+            self.stats.lost_packets += 1;
+        }
+        self.evict(ext);
+        self.set_seen(ext, false);
+    }
+
+    fn advance(&mut self, old: u64, new: u64) {
+        let w = self.window();
+        if new - old >= w {
+            for ext in old + 1 - w..=old {
+                self.leave(ext);
+            }
+            // Everything in (old, new - w] was never seen and is already out of the window.
+            self.stats.lost_packets += (new - w).saturating_sub(old);
+            self.seen.fill(0);
+        } else {
+            for ext in old + 1..=new {
+                self.leave(ext - w);
+            }
+        }
+        self.highest = Some(new);
+    }
+
+    /// Pushes the packet with sequence number `seq`.
+    pub fn push(&mut self, seq: u16, fragment: Fragment) -> Pushed {
+        let w = self.window();
+        let ext = match self.highest {
+            None => {
+                let ext = EXT_BASE + u64::from(seq);
+                self.highest = Some(ext);
+                self.lowest_received = ext;
+                ext
+            }
+            Some(high) => {
+                let delta = i64::from(seq.wrapping_sub(high as u16) as i16);
+                let ext = high.saturating_add_signed(delta);
+                if delta > 0 {
+                    self.advance(high, ext);
+                } else if high - ext >= w {
+                    self.stats.late += 1;
+                    return Pushed::Late;
+                }
+                ext
+            }
+        };
+        if self.seen(ext) {
+            self.stats.duplicates += 1;
+            return Pushed::Duplicate;
+        }
+        self.set_seen(ext, true);
+        self.lowest_received = self.lowest_received.min(ext);
+        self.stats.packets += 1;
+        self.pending_bytes += fragment.memory;
+        let i = self.index(ext);
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some((ext, fragment));
+        }
+        self.enforce_memory_bound(ext);
+        match self.find_run(ext) {
+            Some((first, last)) => self.complete(first, last),
+            None => Pushed::Pending,
+        }
+    }
+
+    fn enforce_memory_bound(&mut self, newest: u64) {
+        let Some(high) = self.highest else { return };
+        let mut ext = (high + 1).saturating_sub(self.window());
+        // Oldest first, keeping the fragment just pushed as long as anything else can go.
+        while self.pending_bytes > self.config.max_pending_bytes && ext <= high {
+            if ext != newest {
+                self.evict(ext);
+            }
+            ext += 1;
+        }
+        if self.pending_bytes > self.config.max_pending_bytes {
+            self.evict(newest);
+        }
+    }
+
+    /// The smallest run of consecutive pending fragments from an S to an E that contains
+    /// `ext`: S only on its first fragment and E only on its last.
+    fn find_run(&self, ext: u64) -> Option<(u64, u64)> {
+        let here = self.slot(ext)?;
+        let mut first = ext;
+        if !here.start {
+            loop {
+                first = first.checked_sub(1)?;
+                let f = self.slot(first)?;
+                if f.end {
+                    return None;
+                }
+                if f.start {
+                    break;
+                }
+            }
+        }
+        let mut last = ext;
+        if !here.end {
+            loop {
+                last += 1;
+                let f = self.slot(last)?;
+                if f.start {
+                    return None;
+                }
+                if f.end {
+                    break;
+                }
+            }
+        }
+        Some((first, last))
+    }
+
+    fn complete(&mut self, first: u64, last: u64) -> Pushed {
+        let mut frags = Vec::with_capacity((last - first + 1) as usize);
+        for ext in first..=last {
+            if let Some(f) = self.take(ext) {
+                frags.push(f);
+            }
+        }
+        let (Some(head), Some(tail)) = (frags.first(), frags.last()) else {
+            return Pushed::Pending;
+        };
+        if frags
+            .iter()
+            .any(|f| f.origin != head.origin || f.payload_type != head.payload_type)
+        {
+            self.stats.inconsistent_frames += 1;
+            return Pushed::Inconsistent;
+        }
+        let (origin, payload_type, timestamp, marker) =
+            (head.origin, head.payload_type, head.timestamp, tail.marker);
+        let data = if frags.len() == 1 {
+            match frags.pop() {
+                Some(f) => f
+                    .data
+                    .try_into_mut()
+                    .unwrap_or_else(|b| BytesMut::from(&b[..])),
+                None => BytesMut::new(),
+            }
+        } else {
+            let total = frags.iter().map(|f| f.data.len()).sum();
+            let mut data = BytesMut::with_capacity(total);
+            for f in &frags {
+                data.extend_from_slice(&f.data);
+            }
+            data
+        };
+        self.stats.frames += 1;
+        Pushed::Frame(ReassembledFrame {
+            first_seq: first as u16,
+            packets: (last - first + 1) as u16,
+            origin,
+            payload_type,
+            timestamp,
+            marker,
+            data,
+        })
+    }
+
+    /// End of stream: evicts every pending fragment (counting incomplete frames) and counts
+    /// the sequence numbers still missing in the window as lost.
+    pub fn flush(&mut self) {
+        let Some(high) = self.highest else { return };
+        let low = (high + 1).saturating_sub(self.window());
+        for ext in low..=high {
+            if ext >= self.lowest_received && !self.seen(ext) {
+                self.stats.lost_packets += 1;
+                self.set_seen(ext, true);
+            }
+            self.evict(ext);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(start: bool, end: bool, ts: u32, data: &[u8]) -> Fragment {
+        Fragment {
+            start,
+            end,
+            origin: Origin::Raw,
+            payload_type: 96,
+            timestamp: ts,
+            marker: end,
+            data: Bytes::copy_from_slice(data),
+            memory: data.len() + 13,
+        }
+    }
+
+    fn frame_data(p: Pushed) -> Vec<u8> {
+        match p {
+            Pushed::Frame(f) => f.data.to_vec(),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn in_order_and_reordered_fragments() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        assert_eq!(r.push(10, frag(true, false, 1, b"ab")), Pushed::Pending);
+        assert_eq!(r.push(11, frag(false, false, 1, b"cd")), Pushed::Pending);
+        assert_eq!(
+            frame_data(r.push(12, frag(false, true, 1, b"ef"))),
+            b"abcdef"
+        );
+        // Reordered: end first, then start, then middle.
+        assert_eq!(r.push(15, frag(false, true, 2, b"3")), Pushed::Pending);
+        assert_eq!(r.push(13, frag(true, false, 2, b"1")), Pushed::Pending);
+        assert_eq!(frame_data(r.push(14, frag(false, false, 2, b"2"))), b"123");
+        assert_eq!(r.pending_fragments(), 0);
+        assert_eq!(r.stats().frames, 2);
+    }
+
+    #[test]
+    fn sequence_wrap() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        assert_eq!(r.push(65534, frag(true, false, 1, b"a")), Pushed::Pending);
+        assert_eq!(r.push(0, frag(false, false, 1, b"c")), Pushed::Pending);
+        assert_eq!(r.push(65535, frag(false, false, 1, b"b")), Pushed::Pending);
+        let f = match r.push(1, frag(false, true, 1, b"d")) {
+            Pushed::Frame(f) => f,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            (&f.data[..], f.first_seq, f.packets),
+            (&b"abcd"[..], 65534, 4)
+        );
+    }
+
+    #[test]
+    fn duplicates_pending_and_consumed() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        assert_eq!(r.push(1, frag(true, false, 1, b"a")), Pushed::Pending);
+        assert_eq!(r.push(1, frag(true, false, 1, b"a")), Pushed::Duplicate);
+        assert_eq!(frame_data(r.push(2, frag(false, true, 1, b"b"))), b"ab");
+        assert_eq!(r.push(2, frag(false, true, 1, b"b")), Pushed::Duplicate);
+        assert_eq!(r.push(1, frag(true, false, 1, b"a")), Pushed::Duplicate);
+        assert_eq!(r.stats().duplicates, 3);
+        assert_eq!(r.stats().frames, 1);
+    }
+
+    #[test]
+    fn lost_fragment_is_evicted_counted_and_blocks_nothing() {
+        let cfg = ReassemblyConfig {
+            window: 8,
+            max_pending_bytes: 1 << 20,
+        };
+        let mut r = Reassembler::new(cfg);
+        // Frame 1 = seq 0..=2, seq 1 lost.
+        r.push(0, frag(true, false, 1, b"x"));
+        r.push(2, frag(false, true, 1, b"z"));
+        // Frames 2.. complete right away, single packet each.
+        for seq in 3..20u16 {
+            assert!(matches!(
+                r.push(seq, frag(true, true, u32::from(seq), b"k")),
+                Pushed::Frame(_)
+            ));
+        }
+        let s = r.stats();
+        assert_eq!(s.frames, 17);
+        assert_eq!(s.fragments_evicted, 2);
+        assert_eq!(s.incomplete_frames, 1);
+        assert_eq!(s.lost_packets, 1);
+        // The lost one arriving now is late.
+        assert_eq!(r.push(1, frag(false, false, 1, b"y")), Pushed::Late);
+        assert_eq!(r.pending_fragments(), 0);
+    }
+
+    #[test]
+    fn smallest_run_wins() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        // S at 1 and at 2, E at 3: the frame is 2..=3; 1 is left pending.
+        r.push(1, frag(true, false, 1, b"old"));
+        r.push(3, frag(false, true, 2, b"B"));
+        assert_eq!(frame_data(r.push(2, frag(true, false, 2, b"A"))), b"AB");
+        assert_eq!(r.pending_fragments(), 1);
+        r.flush();
+        assert_eq!(r.stats().incomplete_frames, 1);
+        assert_eq!(r.pending_fragments(), 0);
+    }
+
+    #[test]
+    fn inconsistent_runs_are_dropped() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        r.push(1, frag(true, false, 1, b"a"));
+        let mut other_pt = frag(false, true, 1, b"b");
+        other_pt.payload_type = 97;
+        assert_eq!(r.push(2, other_pt), Pushed::Inconsistent);
+        r.push(3, frag(true, false, 2, b"a"));
+        let mut other_t = frag(false, true, 2, b"b");
+        other_t.origin = Origin::Packetized;
+        assert_eq!(r.push(4, other_t), Pushed::Inconsistent);
+        assert_eq!(r.stats().inconsistent_frames, 2);
+        assert_eq!(r.pending_fragments(), 0);
+    }
+
+    #[test]
+    fn memory_bound_evicts_oldest() {
+        let cfg = ReassemblyConfig {
+            window: 1024,
+            max_pending_bytes: 1000,
+        };
+        let mut r = Reassembler::new(cfg);
+        // Starts without ends: never complete; memory must stay bounded.
+        for seq in 0..500u16 {
+            r.push(seq, frag(true, false, u32::from(seq), &[0; 87]));
+            assert!(r.pending_bytes() <= 1000);
+        }
+        assert_eq!(r.pending_fragments(), 10);
+        assert_eq!(r.stats().incomplete_frames, 490);
+    }
+
+    #[test]
+    fn big_jump_counts_the_gap() {
+        let cfg = ReassemblyConfig {
+            window: 16,
+            max_pending_bytes: 1 << 20,
+        };
+        let mut r = Reassembler::new(cfg);
+        r.push(100, frag(true, true, 1, b"a"));
+        r.push(200, frag(true, true, 2, b"b"));
+        r.flush();
+        assert_eq!(r.stats().lost_packets, 99);
+        assert_eq!(r.stats().frames, 2);
+    }
+
+    proptest::proptest! {
+        /// Whatever sequence of pushes: no panic, state bounded, and every completed frame is
+        /// a run that was pushed.
+        #[test]
+        fn arbitrary_pushes_stay_bounded(ops in proptest::collection::vec(
+            (proptest::num::u16::ANY, 0u8..4, 0u8..3, 0usize..300), 0..400)) {
+            let cfg = ReassemblyConfig { window: 64, max_pending_bytes: 4000 };
+            let mut r = Reassembler::new(cfg);
+            for (seq, flags, pt, len) in ops {
+                let mut f = frag(flags & 1 != 0, flags & 2 != 0, u32::from(seq / 4), &vec![1; len]);
+                f.payload_type = pt;
+                let _ = r.push(seq % 256, f);
+                proptest::prop_assert!(r.pending_bytes() <= 4000);
+                proptest::prop_assert!(r.pending_fragments() <= 64);
+            }
+            r.flush();
+            proptest::prop_assert_eq!(r.pending_fragments(), 0);
+            proptest::prop_assert_eq!(r.pending_bytes(), 0);
+        }
+    }
+}

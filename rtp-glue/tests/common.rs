@@ -1,0 +1,276 @@
+//! Shared by the integration tests: a deterministic PRNG, a simulated link with loss,
+//! reordering, duplication and jitter that keeps a ledger of what it did to every packet, and
+//! helpers to build senders, receivers and an SFU.
+
+// Each test file uses part of it; setup helpers panic on failure, like the tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use sframe_core::CipherSuite;
+use sframe_rtp::{
+    Codec, DepacketizerConfig, KeyMode, MediaReceiver, MediaSender, Mode, ReceiverConfig,
+    SenderConfig, SrtpKeys, SrtpProfile, WebrtcSrtp,
+};
+
+/// SplitMix64: small, fast, deterministic.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let x = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&x[..chunk.len()]);
+        }
+    }
+}
+
+/// What a link does to packets.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkConfig {
+    pub loss: f64,
+    pub reorder: f64,
+    pub duplicate: f64,
+    /// Fixed one-way delay, microseconds.
+    pub delay_us: u64,
+    /// Uniform extra delay in [0, jitter_us) for every packet. Kept below the packet spacing
+    /// of a stream so that reordering comes from `reorder` alone.
+    pub jitter_us: u64,
+    /// Extra delay of a reordered packet, uniform in [reorder_min_us, reorder_max_us).
+    pub reorder_min_us: u64,
+    pub reorder_max_us: u64,
+}
+
+impl LinkConfig {
+    /// The link: 5% loss, 2% reordering, 1% duplication, 20 ms + jitter.
+    pub const LOSSY: Self = Self {
+        loss: 0.05,
+        reorder: 0.02,
+        duplicate: 0.01,
+        delay_us: 20_000,
+        jitter_us: 50,
+        reorder_min_us: 5_000,
+        reorder_max_us: 40_000,
+    };
+
+    pub const CLEAN: Self = Self {
+        loss: 0.0,
+        reorder: 0.0,
+        duplicate: 0.0,
+        delay_us: 10_000,
+        jitter_us: 0,
+        reorder_min_us: 0,
+        reorder_max_us: 0,
+    };
+}
+
+/// The link's own record, keyed by the (clear) SSRC and sequence number of each packet.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    /// Packets handed to the link.
+    pub sent: u64,
+    /// Dropped.
+    pub lost: u64,
+    /// Delayed past later packets.
+    pub reordered: u64,
+    /// Delivered twice.
+    pub duplicated: u64,
+    /// Copies delivered per (SSRC, seq) (0 if lost).
+    pub copies: HashMap<(u32, u16), u32>,
+}
+
+impl Ledger {
+    pub fn delivered(&self, ssrc: u32, seq: u16) -> u32 {
+        self.copies.get(&(ssrc, seq)).copied().unwrap_or(0)
+    }
+
+    /// Extra copies: what SRTP replay protection must refuse.
+    pub fn extra_copies(&self) -> u64 {
+        self.copies
+            .values()
+            .map(|&c| u64::from(c.saturating_sub(1)))
+            .sum()
+    }
+}
+
+/// A one-way link on a simulated clock.
+#[derive(Debug)]
+pub struct Link {
+    cfg: LinkConfig,
+    rng: Rng,
+    queue: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
+    order: u64,
+    pub ledger: Ledger,
+}
+
+fn ssrc_seq(packet: &[u8]) -> (u32, u16) {
+    let seq = u16::from_be_bytes([packet[2], packet[3]]);
+    let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
+    (ssrc, seq)
+}
+
+impl Link {
+    pub fn new(cfg: LinkConfig, seed: u64) -> Self {
+        Self {
+            cfg,
+            rng: Rng::new(seed),
+            queue: BinaryHeap::new(),
+            order: 0,
+            ledger: Ledger::default(),
+        }
+    }
+
+    fn delay(&mut self) -> (u64, bool) {
+        let mut d = self.cfg.delay_us + self.rng.below(self.cfg.jitter_us.max(1));
+        let reordered = self.rng.unit() < self.cfg.reorder;
+        if reordered {
+            d += self.cfg.reorder_min_us
+                + self.rng.below(
+                    self.cfg
+                        .reorder_max_us
+                        .saturating_sub(self.cfg.reorder_min_us),
+                );
+        }
+        (d, reordered)
+    }
+
+    /// Sends `packet` at time `now_us`.
+    pub fn send(&mut self, now_us: u64, packet: Vec<u8>) {
+        self.ledger.sent += 1;
+        let key = ssrc_seq(&packet);
+        if self.rng.unit() < self.cfg.loss {
+            self.ledger.lost += 1;
+            self.ledger.copies.entry(key).or_insert(0);
+            return;
+        }
+        let duplicate = self.rng.unit() < self.cfg.duplicate;
+        let copies = if duplicate { 2 } else { 1 };
+        *self.ledger.copies.entry(key).or_insert(0) += copies;
+        if duplicate {
+            self.ledger.duplicated += 1;
+            let (d, r) = self.delay();
+            self.ledger.reordered += u64::from(r);
+            self.order += 1;
+            self.queue
+                .push(Reverse((now_us + d, self.order, packet.clone())));
+        }
+        let (d, r) = self.delay();
+        self.ledger.reordered += u64::from(r);
+        self.order += 1;
+        self.queue.push(Reverse((now_us + d, self.order, packet)));
+    }
+
+    /// Packets due by `now_us`, in delivery order.
+    pub fn poll(&mut self, now_us: u64) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, _, _))) = self.queue.peek() {
+            if *at > now_us {
+                break;
+            }
+            if let Some(Reverse((_, _, p))) = self.queue.pop() {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+pub const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+pub const MTU: usize = 1200;
+
+pub fn srtp_keys(profile: SrtpProfile, seed: u64) -> SrtpKeys {
+    let mut rng = Rng::new(seed);
+    let mut master_key = vec![0; profile.key_len()];
+    let mut master_salt = vec![0; profile.salt_len()];
+    rng.fill(&mut master_key);
+    rng.fill(&mut master_salt);
+    SrtpKeys {
+        profile,
+        master_key,
+        master_salt,
+    }
+}
+
+pub fn sframe_base_key(participant: u32) -> Vec<u8> {
+    format!("SFrame base key of participant {participant} ----").into_bytes()
+}
+
+pub fn media_sender(mode: Mode, key_mode: KeyMode, kid: u64, keys: &SrtpKeys) -> MediaSender {
+    let cfg = SenderConfig {
+        suite: SUITE,
+        kid,
+        mode,
+        key_mode,
+        mtu: MTU,
+    };
+    let srtp = WebrtcSrtp::sender(keys).unwrap();
+    MediaSender::new(cfg, &sframe_base_key(kid as u32), Box::new(srtp)).unwrap()
+}
+
+pub const VIDEO_PT: u8 = 96;
+pub const AUDIO_PT: u8 = 111;
+
+pub fn media_receiver(key_mode: KeyMode, keys: &SrtpKeys) -> MediaReceiver {
+    media_receiver_with(
+        key_mode,
+        keys,
+        vec![(VIDEO_PT, Codec::Vp8), (AUDIO_PT, Codec::Opus)],
+    )
+}
+
+pub fn media_receiver_with(
+    key_mode: KeyMode,
+    keys: &SrtpKeys,
+    codecs: Vec<(u8, Codec)>,
+) -> MediaReceiver {
+    let cfg = ReceiverConfig {
+        suite: SUITE,
+        key_mode,
+        depacketizer: DepacketizerConfig::default(),
+        codecs,
+    };
+    MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(keys, 1024).unwrap()))
+}
+
+/// Finds `needle` in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut i = 0;
+    while let Some(pos) = hay[i..].iter().position(|&b| b == first) {
+        let at = i + pos;
+        if hay[at + 1..].starts_with(rest) {
+            return true;
+        }
+        i = at + 1;
+    }
+    false
+}
