@@ -45,7 +45,7 @@ impl Codec {
         }
     }
 
-    /// The depacketizer, for the codecs whose payloads say which packet starts a frame
+    /// The `rtp` depacketizer, for the codecs whose payloads say which packet starts a frame
     /// (VP8's S bit, VP9's B bit, Opus' one frame per packet). `None` for H.264 (a frame of
     /// several NAL units has several "partition heads", so the first packet of a frame cannot
     /// be told from the payloads alone) and AV1 (no depacketizer in `rtp` 0.17): for those the
@@ -142,9 +142,14 @@ impl MediaAssembler {
         let start = depacketizer.is_partition_head(&payload);
         let end = depacketizer.is_partition_tail(marker, &payload);
         let memory = payload.len();
-        let data = depacketizer
-            .depacketize(&payload)
-            .map_err(|_| Error::CodecPayload)?;
+        let data = match self.codecs.get(&payload_type) {
+            // rtp 0.17's VP8 depacketizer refuses payloads under 4 bytes, which its own
+            // payloader produces for a frame's last 1-2 bytes; RFC 7741's descriptor is simple
+            // enough to strip here.
+            Some(Codec::Vp8) => vp8_payload(&payload),
+            _ => depacketizer.depacketize(&payload).ok(),
+        }
+        .ok_or(Error::CodecPayload)?;
         if !self.streams.contains_key(&ssrc) && self.streams.len() >= self.max_streams {
             self.refused_streams += 1;
             return Err(Error::UnknownStream(ssrc));
@@ -194,6 +199,28 @@ impl MediaAssembler {
     }
 }
 
+/// The VP8 payload after its RFC 7741 payload descriptor (section 4.2), `None` if the
+/// descriptor is truncated.
+fn vp8_payload(p: &Bytes) -> Option<Bytes> {
+    let b0 = *p.first()?;
+    let mut at = 1;
+    if b0 & 0x80 != 0 {
+        let x = *p.get(1)?;
+        at = 2;
+        if x & 0x80 != 0 {
+            // PictureID: 7 or 15 bits.
+            at += if *p.get(at)? & 0x80 != 0 { 2 } else { 1 };
+        }
+        if x & 0x40 != 0 {
+            at += 1; // TL0PICIDX
+        }
+        if x & 0x30 != 0 {
+            at += 1; // TID/Y/KEYIDX
+        }
+    }
+    (at <= p.len()).then(|| p.slice(at..))
+}
+
 /// Runs `codec`'s payloader on `frame` with `budget` bytes per payload.
 ///
 /// # Errors
@@ -206,4 +233,42 @@ pub(crate) fn payload(
     payloader
         .payload(budget, frame)
         .map_err(|e| Error::Codec(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vp8_descriptor_is_stripped() {
+        let b = |v: &[u8]| Bytes::copy_from_slice(v);
+        assert_eq!(vp8_payload(&b(&[0x10, 0xaa])), Some(b(&[0xaa])));
+        assert_eq!(vp8_payload(&b(&[0x10])), Some(b(&[])));
+        // X, I with a 15-bit PictureID, L, T/K.
+        assert_eq!(
+            vp8_payload(&b(&[0x90, 0xf0, 0x81, 0x02, 0x07, 0x40, 0xbb])),
+            Some(b(&[0xbb]))
+        );
+        // X, I with a 7-bit PictureID.
+        assert_eq!(vp8_payload(&b(&[0x80, 0x80, 0x05, 0xcc])), Some(b(&[0xcc])));
+        assert_eq!(vp8_payload(&b(&[0x90, 0xf0, 0x81])), None);
+        assert_eq!(vp8_payload(&b(&[])), None);
+    }
+
+    #[test]
+    fn vp8_frames_whose_last_fragment_is_tiny_assemble() {
+        let mut payloader = Codec::Vp8.payloader();
+        let mut assembler =
+            MediaAssembler::new(&[(96, Codec::Vp8)], ReassemblyConfig::default(), 4);
+        // 991 bytes in payloads of at most 100 (99 of data): the last one carries 1 byte.
+        let frame: Vec<u8> = (0..991u32).map(|i| i as u8).collect();
+        let payloads = payload(payloader.as_mut(), 100, &Bytes::from(frame.clone())).unwrap();
+        assert_eq!(payloads.last().map(Bytes::len), Some(2));
+        let n = payloads.len();
+        let mut out = None;
+        for (i, p) in payloads.into_iter().enumerate() {
+            out = assembler.push(7, i as u16, 96, 0, i + 1 == n, p).unwrap();
+        }
+        assert_eq!(out.map(|f| f.data.to_vec()), Some(frame));
+    }
 }

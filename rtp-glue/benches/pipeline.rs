@@ -1,0 +1,350 @@
+//! The SFrame-in-RTP pipeline, stage by stage, per frame (160 B audio; 1.2 KB, 10 KB, 50 KB
+//! video) and per 1,200-byte packet, AES_128_GCM_SHA256_128 for SFrame:
+//!
+//! send:    `sframe`            SFrame encrypt only (in place)
+//!          `sframe+packetize`  ... and split into RTP packets (MTU 1,200)
+//!          `send/<profile>`    ... and SRTP protect: `MediaSender::send_frame`, all of it
+//! receive: `unprotect/<p>`     SRTP unprotect of the frame's packets only
+//!          `depacketize+sframe` reassembly and SFrame decrypt (plaintext RTP in)
+//!          `receive/<p>`       all of it: `MediaReceiver::receive` for each packet
+//!
+//! Before criterion runs, allocations per packet and per frame of each stage are counted with
+//! a counting global allocator and printed.
+//!
+//! `cargo bench -p sframe-rtp --bench pipeline` (`-- --quick` for a short run).
+
+// The counting allocator is an `unsafe impl GlobalAlloc` (forwarding to `System`); nothing
+// else in this file is unsafe.
+#![allow(unsafe_code, clippy::unwrap_used, missing_docs)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, Throughput};
+use sframe_core::{CipherSuite, Receiver, Sender};
+use sframe_rtp::{
+    Codec, Depacketizer, DepacketizerConfig, FrameMetadata, KeyMode, MediaReceiver, MediaSender,
+    Mode, Origin, Packetizer, PacketizerConfig, Pushed, ReceiverConfig, SenderConfig, SrtpKeys,
+    SrtpProfile, SrtpTransform, WebrtcSrtp,
+};
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
+}
+
+// SAFETY: every method forwards unchanged to `System`; counting touches a thread-local Cell.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is; `ptr` came from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is; `ptr` came from `System`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+const KID: u64 = 7;
+const BASE_KEY: &[u8] = b"the pipeline bench's SFrame base key";
+const MTU: usize = 1200;
+const SSRC: u32 = 0x5151;
+/// Frame sizes; 1,150 B is "one 1,200-byte packet" (RTP header, descriptor, SFrame header
+/// and tag, SRTP tag make up the rest).
+const SIZES: [(&str, usize); 5] = [
+    ("audio-160B", 160),
+    ("packet-1200B", 1150),
+    ("video-1.2KB", 1200),
+    ("video-10KB", 10_000),
+    ("video-50KB", 50_000),
+];
+
+fn keys(profile: SrtpProfile) -> SrtpKeys {
+    SrtpKeys {
+        profile,
+        master_key: vec![0x11; profile.key_len()],
+        master_salt: vec![0x22; profile.salt_len()],
+    }
+}
+
+fn meta() -> FrameMetadata {
+    FrameMetadata {
+        payload_type: 96,
+        timestamp: 0,
+        marker: true,
+        ..FrameMetadata::default()
+    }
+}
+
+fn sender(profile: SrtpProfile) -> MediaSender {
+    let cfg = SenderConfig {
+        suite: SUITE,
+        kid: KID,
+        mode: Mode::PerFrame,
+        key_mode: KeyMode::Shared,
+        mtu: MTU,
+    };
+    let mut s = MediaSender::new(
+        cfg,
+        BASE_KEY,
+        Box::new(WebrtcSrtp::sender(&keys(profile)).unwrap()),
+    )
+    .unwrap();
+    s.add_stream(SSRC, 0, Some(Codec::Vp8)).unwrap();
+    s
+}
+
+fn receiver(profile: SrtpProfile) -> MediaReceiver {
+    let cfg = ReceiverConfig {
+        suite: SUITE,
+        key_mode: KeyMode::Shared,
+        depacketizer: DepacketizerConfig::default(),
+        codecs: vec![],
+    };
+    let srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+    let mut r = MediaReceiver::new(cfg, Box::new(srtp));
+    r.add_stream(SSRC);
+    r.add_key(KID, BASE_KEY).unwrap();
+    r
+}
+
+fn packetizer(srtp_overhead: usize) -> Packetizer {
+    Packetizer::new(
+        SSRC,
+        0,
+        PacketizerConfig {
+            mtu: MTU,
+            srtp_overhead,
+        },
+    )
+}
+
+fn sframe_pair() -> (Sender, Receiver) {
+    let mut s = Sender::new(SUITE);
+    s.add_key(KID, BASE_KEY).unwrap();
+    let mut r = Receiver::new(SUITE);
+    r.add_key(KID, BASE_KEY).unwrap();
+    (s, r)
+}
+
+/// SFrame-encrypts `frame` into `buf` (room in front and behind) and returns the frame length.
+fn seal(s: &mut Sender, frame: &[u8], buf: &mut Vec<u8>) -> usize {
+    let hl = s.header_len(KID).unwrap();
+    buf.clear();
+    buf.resize(hl, 0);
+    buf.extend_from_slice(frame);
+    buf.resize(hl + frame.len() + SUITE.tag_len(), 0);
+    s.encrypt_in_place(KID, &[], buf, hl..hl + frame.len())
+        .unwrap()
+        .len()
+}
+
+/// Allocations per frame and per packet of each stage, averaged over `n` frames after a
+/// warm-up.
+fn allocation_report() {
+    println!("allocations per frame (per packet), averaged over 200 frames after a warm-up:");
+    for (name, size) in SIZES {
+        let frame = vec![0xAB; size];
+        let n = 200u64;
+        // SFrame only.
+        let (mut s, _) = sframe_pair();
+        let mut buf = Vec::with_capacity(size + 64);
+        seal(&mut s, &frame, &mut buf);
+        let before = allocations();
+        for _ in 0..n {
+            black_box(seal(&mut s, &frame, &mut buf));
+        }
+        let sframe = allocations() - before;
+        // SFrame + packetize.
+        let mut p = packetizer(16);
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(64);
+        let before = allocations();
+        let mut packets = 0;
+        for _ in 0..n {
+            out.clear();
+            let len = seal(&mut s, &frame, &mut buf);
+            packets = p
+                .packetize_frame(&meta(), Origin::Raw, &buf[..len], &mut out)
+                .unwrap();
+        }
+        let packetize = allocations() - before;
+        let per = |a: u64| {
+            format!(
+                "{:.1} ({:.2})",
+                a as f64 / n as f64,
+                a as f64 / (n * packets as u64) as f64
+            )
+        };
+        let mut line = format!(
+            "  {name:>13} [{packets} pkt]: sframe {}, +packetize {}",
+            per(sframe),
+            per(packetize)
+        );
+        for profile in SrtpProfile::ALL {
+            let mut tx = sender(profile);
+            let mut rx = receiver(profile);
+            let mut frames: Vec<Vec<Vec<u8>>> = Vec::new();
+            let before = allocations();
+            for _ in 0..n {
+                let mut out = Vec::with_capacity(64);
+                tx.send_frame(SSRC, &frame, &meta(), &mut out).unwrap();
+                frames.push(out);
+            }
+            let send = allocations() - before;
+            let before = allocations();
+            for pkts in &frames {
+                for w in pkts {
+                    black_box(rx.receive(w).unwrap());
+                }
+            }
+            let recv = allocations() - before;
+            line += &format!(
+                ", send/{profile:?} {}, receive/{profile:?} {}",
+                per(send),
+                per(recv)
+            );
+        }
+        println!("{line}");
+    }
+}
+
+fn send_stages(c: &mut Criterion) {
+    let mut group = c.benchmark_group("send");
+    for (name, size) in SIZES {
+        let frame = vec![0xAB; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        let (mut s, _) = sframe_pair();
+        let mut buf = Vec::with_capacity(size + 64);
+        group.bench_function(format!("{name}/sframe"), |b| {
+            b.iter(|| black_box(seal(&mut s, &frame, &mut buf)))
+        });
+        let mut p = packetizer(16);
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(64);
+        group.bench_function(format!("{name}/sframe+packetize"), |b| {
+            b.iter(|| {
+                out.clear();
+                let len = seal(&mut s, &frame, &mut buf);
+                black_box(p.packetize_frame(&meta(), Origin::Raw, &buf[..len], &mut out))
+            })
+        });
+        for profile in SrtpProfile::ALL {
+            let mut tx = sender(profile);
+            group.bench_function(format!("{name}/sframe+packetize+srtp/{profile:?}"), |b| {
+                b.iter(|| {
+                    out.clear();
+                    black_box(tx.send_frame(SSRC, &frame, &meta(), &mut out))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn receive_stages(c: &mut Criterion) {
+    let mut group = c.benchmark_group("receive");
+    for (name, size) in SIZES {
+        let frame = vec![0xAB; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        for profile in SrtpProfile::ALL {
+            // Fresh packets every iteration (SRTP and SFrame refuse replays), made untimed.
+            let mut tx = sender(profile);
+            let fresh = |tx: &mut MediaSender| {
+                let mut out = Vec::with_capacity(64);
+                tx.send_frame(SSRC, &frame, &meta(), &mut out).unwrap();
+                out
+            };
+            let mut srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+            srtp.allow_ssrc(SSRC);
+            group.bench_function(format!("{name}/srtp_unprotect/{profile:?}"), |b| {
+                b.iter_batched(
+                    || fresh(&mut tx),
+                    |pkts| {
+                        for w in &pkts {
+                            black_box(srtp.unprotect(w).unwrap());
+                        }
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+            let mut rx = receiver(profile);
+            // Keep the receiver in step with the sender's sequence numbers and counters.
+            let mut tx = sender(profile);
+            group.bench_function(format!("{name}/srtp+depacketize+sframe/{profile:?}"), |b| {
+                b.iter_batched(
+                    || fresh(&mut tx),
+                    |pkts| {
+                        for w in &pkts {
+                            black_box(rx.receive(w).unwrap());
+                        }
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        // Without SRTP: plaintext RTP packets into the depacketizer, then SFrame decrypt.
+        let (mut s, mut r) = sframe_pair();
+        let mut p = packetizer(0);
+        let mut d = Depacketizer::new(DepacketizerConfig::default());
+        let mut buf = Vec::with_capacity(size + 64);
+        group.bench_function(format!("{name}/depacketize+sframe"), |b| {
+            b.iter_batched(
+                || {
+                    let mut out = Vec::with_capacity(64);
+                    let len = seal(&mut s, &frame, &mut buf);
+                    p.packetize_frame(&meta(), Origin::Raw, &buf[..len], &mut out)
+                        .unwrap();
+                    out.into_iter().map(Bytes::from).collect::<Vec<_>>()
+                },
+                |pkts| {
+                    for pkt in pkts {
+                        if let (_, Pushed::Frame(mut f)) = d.push(pkt).unwrap() {
+                            r.decrypt(&[], &mut f.data).unwrap();
+                            black_box(&f.data);
+                        }
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    allocation_report();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args();
+    send_stages(&mut c);
+    receive_stages(&mut c);
+    c.final_summary();
+}

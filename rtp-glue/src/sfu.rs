@@ -1,0 +1,368 @@
+//! A selective forwarding unit that terminates SRTP on every leg and forwards what it cannot
+//! read.
+//!
+//! The SFU holds one SRTP context per direction per participant and **no SFrame key**: it reads
+//! the RTP header and extensions, the SFrame payload descriptor and, on a frame's first packet,
+//! the SFrame header (KID and CTR, which are in clear), and forwards each packet to every other
+//! participant, re-protected with that participant's SRTP key. Sans IO: packets in, packets out.
+//!
+//! A participant may also take some sources through a *slot*: one outgoing SSRC whose source the
+//! SFU switches (an "active speaker" view). The switch happens on a frame boundary (the new
+//! source's next packet with S, once the old source's last forwarded packet had E), and the SFU
+//! rewrites SSRC, sequence number and timestamp so the participant sees one continuous stream.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+
+use crate::descriptor::Descriptor;
+use crate::error::{Error, RtpError, SrtpError};
+use crate::rtp_view::{RtpView, rewrite_header};
+use crate::srtp::SrtpTransform;
+
+/// A participant's identifier, chosen by the caller.
+pub type ParticipantId = u32;
+
+/// What the SFU read from one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketInfo {
+    /// Who sent it.
+    pub from: ParticipantId,
+    /// Its SSRC.
+    pub ssrc: u32,
+    /// Its sequence number.
+    pub seq: u16,
+    /// Its timestamp.
+    pub timestamp: u32,
+    /// Its payload type.
+    pub payload_type: u8,
+    /// Its marker bit.
+    pub marker: bool,
+    /// Its CSRCs.
+    pub csrcs: Vec<u32>,
+    /// Number of header extension elements.
+    pub extensions: usize,
+    /// The SFrame payload descriptor.
+    pub descriptor: Descriptor,
+    /// The SFrame header (KID, CTR) of a frame's first packet; `None` on other packets or if it
+    /// does not parse (then the packet is forwarded all the same: the SFU cannot judge).
+    pub sframe: Option<sframe_core::Header>,
+}
+
+/// The result of [`Sfu::receive`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forwarded {
+    /// What the SFU read.
+    pub info: PacketInfo,
+    /// The packet as the SFU saw it after SRTP: RTP header and SFrame payload, the most the
+    /// SFU ever holds of the media.
+    pub seen: Bytes,
+    /// The SRTP packets to send, per participant.
+    pub out: Vec<(ParticipantId, Vec<u8>)>,
+}
+
+/// Counters of the SFU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SfuStats {
+    /// Packets received from participants.
+    pub received: u64,
+    /// Packets refused by SRTP as replays.
+    pub srtp_replays: u64,
+    /// Packets refused by SRTP for failing authentication.
+    pub srtp_auth_failures: u64,
+    /// Packets refused by SRTP for another reason (unknown SSRC, too short).
+    pub srtp_other: u64,
+    /// Packets that were not valid RTP with an SFrame descriptor.
+    pub malformed: u64,
+    /// Packets sent out (one per destination).
+    pub forwarded: u64,
+    /// Packets of a slot's old or next source that were not forwarded to that slot.
+    pub held_back: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    out_ssrc: u32,
+    candidates: HashSet<u32>,
+    current: Option<u32>,
+    next: Option<u32>,
+    seq_offset: u16,
+    ts_offset: u32,
+    last_out: Option<(u16, u32, bool)>,
+}
+
+#[derive(Debug)]
+struct Participant {
+    inbound: Box<dyn SrtpTransform>,
+    outbound: Box<dyn SrtpTransform>,
+    sources: Vec<u32>,
+    slots: Vec<Slot>,
+}
+
+/// The forwarder.
+#[derive(Debug, Default)]
+pub struct Sfu {
+    participants: HashMap<ParticipantId, Participant>,
+    stats: SfuStats,
+}
+
+impl Sfu {
+    /// An SFU with nobody in it.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds participant `id`, who sends on `sources` (SSRCs), protecting with `inbound` (the
+    /// leg's participant-to-SFU context, with replay protection) and `outbound` (SFU to
+    /// participant).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `id` is taken or an SSRC is already another's source.
+    pub fn add_participant(
+        &mut self,
+        id: ParticipantId,
+        mut inbound: Box<dyn SrtpTransform>,
+        outbound: Box<dyn SrtpTransform>,
+        sources: &[u32],
+    ) -> Result<(), Error> {
+        if self.participants.contains_key(&id) {
+            return Err(Error::InvalidConfig("participant id taken"));
+        }
+        if self
+            .participants
+            .values()
+            .any(|p| p.sources.iter().any(|s| sources.contains(s)))
+        {
+            return Err(Error::InvalidConfig(
+                "SSRC already sent by another participant",
+            ));
+        }
+        for &s in sources {
+            inbound.allow_ssrc(s);
+        }
+        self.participants.insert(
+            id,
+            Participant {
+                inbound,
+                outbound,
+                sources: sources.to_vec(),
+                slots: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a participant.
+    pub fn remove_participant(&mut self, id: ParticipantId) -> bool {
+        self.participants.remove(&id).is_some()
+    }
+
+    /// The SSRCs participant `id` receives directly (everyone else's sources not taken by one
+    /// of its slots), then its slots' SSRCs.
+    pub fn ssrcs_for(&self, id: ParticipantId) -> Vec<u32> {
+        let Some(me) = self.participants.get(&id) else {
+            return Vec::new();
+        };
+        let mut v: Vec<u32> = self
+            .participants
+            .iter()
+            .filter(|(other, _)| **other != id)
+            .flat_map(|(_, p)| p.sources.iter().copied())
+            .filter(|s| !me.slots.iter().any(|slot| slot.candidates.contains(s)))
+            .collect();
+        v.sort_unstable();
+        v.extend(me.slots.iter().map(|s| s.out_ssrc));
+        v
+    }
+
+    /// Gives participant `id` a slot: sources in `candidates` stop being forwarded to it
+    /// directly and reach it as SSRC `out_ssrc`, starting with `first`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownParticipant`].
+    pub fn add_slot(
+        &mut self,
+        id: ParticipantId,
+        out_ssrc: u32,
+        candidates: &[u32],
+        first: u32,
+    ) -> Result<(), Error> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(Error::UnknownParticipant(id))?;
+        p.slots.push(Slot {
+            out_ssrc,
+            candidates: candidates.iter().copied().collect(),
+            current: None,
+            next: Some(first),
+            seq_offset: 0,
+            ts_offset: 0,
+            last_out: None,
+        });
+        Ok(())
+    }
+
+    /// Asks slot `out_ssrc` of participant `id` to switch to `source` at the next frame
+    /// boundary.
+    ///
+    /// # Errors
+    /// [`Error::UnknownParticipant`], [`Error::InvalidConfig`] for an unknown slot or source.
+    pub fn switch_slot(
+        &mut self,
+        id: ParticipantId,
+        out_ssrc: u32,
+        source: u32,
+    ) -> Result<(), Error> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(Error::UnknownParticipant(id))?;
+        let slot = p
+            .slots
+            .iter_mut()
+            .find(|s| s.out_ssrc == out_ssrc)
+            .ok_or(Error::InvalidConfig("no such slot"))?;
+        if !slot.candidates.contains(&source) {
+            return Err(Error::InvalidConfig(
+                "source is not a candidate of the slot",
+            ));
+        }
+        slot.next = Some(source);
+        Ok(())
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> SfuStats {
+        self.stats
+    }
+
+    /// Handles one SRTP packet from participant `from`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownParticipant`]; bad input, counted: [`Error::Srtp`], [`Error::Rtp`].
+    pub fn receive(&mut self, from: ParticipantId, packet: &[u8]) -> Result<Forwarded, Error> {
+        self.stats.received += 1;
+        let sender = self
+            .participants
+            .get_mut(&from)
+            .ok_or(Error::UnknownParticipant(from))?;
+        let plain = match sender.inbound.unprotect(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                match e {
+                    Error::Srtp(SrtpError::Replay { .. }) => self.stats.srtp_replays += 1,
+                    Error::Srtp(SrtpError::AuthenticationFailed) => {
+                        self.stats.srtp_auth_failures += 1;
+                    }
+                    Error::Rtp(_) => self.stats.malformed += 1,
+                    _ => self.stats.srtp_other += 1,
+                }
+                return Err(e);
+            }
+        };
+        let info = match read(from, &plain) {
+            Ok(i) => i,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        let mut out = Vec::new();
+        for (&to, p) in &mut self.participants {
+            if to == from {
+                continue;
+            }
+            let mut via_slot = false;
+            let mut rewritten = None;
+            for slot in &mut p.slots {
+                if !slot.candidates.contains(&info.ssrc) {
+                    continue;
+                }
+                via_slot = true;
+                if let Some(ids) = slot.route(&info) {
+                    rewritten = Some(ids);
+                }
+            }
+            let mut packet = plain.to_vec();
+            if via_slot {
+                let Some((ssrc, seq, ts)) = rewritten else {
+                    self.stats.held_back += 1;
+                    continue;
+                };
+                rewrite_header(&mut packet, ssrc, seq, ts)?;
+            }
+            p.outbound.protect(&mut packet)?;
+            self.stats.forwarded += 1;
+            out.push((to, packet));
+        }
+        out.sort_by_key(|(to, _)| *to);
+        Ok(Forwarded {
+            info,
+            seen: plain,
+            out,
+        })
+    }
+}
+
+impl Slot {
+    /// Where a packet of a candidate source goes in this slot, if anywhere: the rewritten
+    /// SSRC, sequence number and timestamp.
+    fn route(&mut self, info: &PacketInfo) -> Option<(u32, u16, u32)> {
+        let frame_done = self.last_out.is_none_or(|(_, _, end)| end);
+        let switching = self.next.is_some_and(|n| Some(n) != self.current);
+        if switching && self.current == Some(info.ssrc) && info.descriptor.start && frame_done {
+            // The old source would start a new frame: stop it here, the slot waits for the
+            // new source's first frame.
+            self.current = None;
+        }
+        if self.next == Some(info.ssrc) && info.descriptor.start && frame_done {
+            // Switch: continue the outgoing numbering right after the last packet sent.
+            let (seq, ts) = match self.last_out {
+                Some((seq, ts, _)) => (seq.wrapping_add(1), ts.wrapping_add(1)),
+                None => (info.seq, info.timestamp),
+            };
+            self.seq_offset = seq.wrapping_sub(info.seq);
+            self.ts_offset = ts.wrapping_sub(info.timestamp);
+            self.current = self.next.take();
+        }
+        if self.current != Some(info.ssrc) {
+            return None;
+        }
+        let seq = info.seq.wrapping_add(self.seq_offset);
+        let ts = info.timestamp.wrapping_add(self.ts_offset);
+        // Keep the newest (in sequence order) for the next switch.
+        let newer = self
+            .last_out
+            .is_none_or(|(last, _, _)| (seq.wrapping_sub(last) as i16) > 0);
+        if newer {
+            self.last_out = Some((seq, ts, info.descriptor.end));
+        }
+        Some((self.out_ssrc, seq, ts))
+    }
+}
+
+fn read(from: ParticipantId, plain: &[u8]) -> Result<PacketInfo, RtpError> {
+    let view = RtpView::parse(plain)?;
+    let payload = view.payload();
+    let (&first, rest) = payload.split_first().ok_or(RtpError::NoDescriptor)?;
+    let descriptor = Descriptor::from_byte(first);
+    let sframe = if descriptor.start {
+        sframe_core::Header::parse(rest).ok().map(|(h, _)| h)
+    } else {
+        None
+    };
+    let extensions = view.to_header().map(|h| h.extensions.len())?;
+    Ok(PacketInfo {
+        from,
+        ssrc: view.ssrc(),
+        seq: view.sequence_number(),
+        timestamp: view.timestamp(),
+        payload_type: view.payload_type(),
+        marker: view.marker(),
+        csrcs: view.csrcs().collect(),
+        extensions,
+        descriptor,
+        sframe,
+    })
+}
