@@ -30,6 +30,12 @@ pub struct KeyringConfig {
     /// At least `switch_grace`; choose it above `switch_grace` plus the largest media delay
     /// and the spread with which commits reach members.
     pub retire_after: Duration,
+    /// When a new epoch removed a member of the epoch the sender uses, switch to it at once
+    /// instead of waiting for acknowledgements: a removed member then stops getting decryptable
+    /// frames as soon as this sender knows of the removal, and members that learn of the new
+    /// epoch later hold its frames in their buffer until they do (added latency, no drops
+    /// while the buffer and `max_age` cover the lag). Off by default.
+    pub switch_at_once_on_removal: bool,
     /// Bounds on frames held for epochs not known yet.
     pub pending: PendingLimits,
     /// The replay window per KID (`None`: no replay check).
@@ -46,6 +52,7 @@ impl KeyringConfig {
             epoch_bits: 4,
             switch_grace: Duration::from_millis(500),
             retire_after: Duration::from_secs(5),
+            switch_at_once_on_removal: false,
             pending: PendingLimits::default(),
             replay_window: Some(1024),
         }
@@ -150,6 +157,9 @@ pub enum SwitchReason {
     GraceExpired,
     /// The epoch the sender used was removed (a newer epoch took its low E bits).
     Forced,
+    /// The new epoch removed a member and
+    /// [`switch_at_once_on_removal`](KeyringConfig::switch_at_once_on_removal) is set.
+    MemberRemoved,
 }
 
 /// Why an epoch's keys were removed.
@@ -316,6 +326,8 @@ pub struct Keyring {
     switch_deadline: Option<Duration>,
     /// The newest epoch each member (leaf index) acknowledged.
     acks: HashMap<u32, u64>,
+    /// Members of the newest epoch (other than this one) that have not acknowledged it.
+    unacked: usize,
     pending: Pending,
     events: VecDeque<Event>,
 }
@@ -334,6 +346,7 @@ impl Keyring {
             sending: None,
             switch_deadline: None,
             acks: HashMap::new(),
+            unacked: 0,
             pending: Pending::new(config.pending),
             events: VecDeque::new(),
         })
@@ -406,6 +419,7 @@ impl Keyring {
             return Err(Error::SenderIndexOutOfRange { sender_index, max });
         }
         slot.members = members;
+        self.recount_unacked();
         Ok(())
     }
 
@@ -460,6 +474,10 @@ impl Keyring {
             superseded_at: None,
         };
         // Nothing can fail from here on.
+        let removes_a_member = self
+            .sending
+            .and_then(|e| self.slot(e))
+            .is_some_and(|old| old.members.iter().any(|m| !slot.is_member(*m)));
         let epoch = slot.epoch;
         let low = layout.epoch_low(epoch);
         let window = self.window();
@@ -483,6 +501,7 @@ impl Keyring {
             old.superseded_at.get_or_insert(now);
         }
         self.epochs.push(slot);
+        self.recount_unacked();
         self.events.push_back(Event::EpochReady { epoch });
         for frame in self.pending.take_epoch(low) {
             self.decrypt_buffered(frame);
@@ -492,6 +511,9 @@ impl Keyring {
             self.switch_to_newest(from, SwitchReason::Forced);
         } else if self.sending.is_none() {
             self.switch_to_newest(None, SwitchReason::First);
+        } else if removes_a_member && self.config.switch_at_once_on_removal {
+            let from = self.sending;
+            self.switch_to_newest(from, SwitchReason::MemberRemoved);
         } else if self.switch_deadline.is_none() {
             self.switch_deadline = Some(now.saturating_add(self.config.switch_grace));
         }
@@ -502,9 +524,33 @@ impl Keyring {
     /// Records that member `sender_index` can decrypt `epoch` (and every epoch before it it was
     /// a member of). The sender switches as soon as every member of the newest epoch did.
     pub fn acknowledge(&mut self, now: Duration, sender_index: u32, epoch: u64) {
-        let acked = self.acks.entry(sender_index).or_insert(epoch);
-        *acked = (*acked).max(epoch);
+        let previous = self.acks.insert(sender_index, epoch);
+        if let Some(p) = previous.filter(|&p| p > epoch) {
+            self.acks.insert(sender_index, p);
+            return;
+        }
+        if let Some(newest) = self.epochs.last()
+            && epoch >= newest.epoch
+            && previous.is_none_or(|p| p < newest.epoch)
+            && newest.own_index != Some(sender_index)
+            && newest.is_member(sender_index)
+        {
+            self.unacked = self.unacked.saturating_sub(1);
+        }
         self.maybe_switch(now);
+    }
+
+    /// Counts the members of the newest epoch still to acknowledge it (O(members), once per
+    /// epoch; each acknowledgement then costs O(log members)).
+    fn recount_unacked(&mut self) {
+        self.unacked = self.epochs.last().map_or(0, |newest| {
+            newest
+                .members
+                .iter()
+                .filter(|&&m| Some(m) != newest.own_index)
+                .filter(|m| self.acks.get(m).is_none_or(|&e| e < newest.epoch))
+                .count()
+        });
     }
 
     /// When [`Keyring::handle_timeout`] has something to do next.
@@ -569,6 +615,7 @@ impl Keyring {
         self.sending = None;
         self.switch_deadline = None;
         self.acks.clear();
+        self.unacked = 0;
     }
 
     fn maybe_switch(&mut self, now: Duration) {
@@ -578,13 +625,7 @@ impl Keyring {
         if newest.epoch == sending {
             return;
         }
-        let own = newest.own_index;
-        let all_acked = newest
-            .members
-            .iter()
-            .filter(|&&m| Some(m) != own)
-            .all(|m| self.acks.get(m).is_some_and(|&e| e >= newest.epoch));
-        if all_acked {
+        if self.unacked == 0 {
             self.switch_to_newest(Some(sending), SwitchReason::AllAcknowledged);
         } else if self.switch_deadline.is_some_and(|d| d <= now) {
             self.switch_to_newest(Some(sending), SwitchReason::GraceExpired);

@@ -420,3 +420,36 @@ fn clear_forgets_everything() {
     assert_eq!(ring.send_kid_for(0), Err(Error::NoSendEpoch));
     assert_eq!(ring.epochs().count(), 0);
 }
+
+#[test]
+fn a_removal_can_switch_the_sender_at_once() {
+    let mut c = config(2);
+    c.switch_at_once_on_removal = true;
+    let mut alice = Keyring::new(c).unwrap();
+    alice.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
+    // An epoch that only adds: wait for acknowledgements as usual.
+    alice.add_epoch(ms(10), keys(2, 0, &[0, 1, 2, 3])).unwrap();
+    assert_eq!(alice.sending_epoch(), Some(1));
+    // An epoch that removes member 2 (relative to the epoch in use): switch now.
+    alice.add_epoch(ms(20), keys(3, 0, &[0, 1, 3])).unwrap();
+    assert_eq!(alice.sending_epoch(), Some(3));
+    assert_eq!(
+        events(&mut alice).last(),
+        Some(&Event::Switched {
+            from: Some(1),
+            to: 3,
+            reason: SwitchReason::MemberRemoved
+        })
+    );
+    // Member 2 (still holding epochs 1 and 2) cannot read what Alice sends now.
+    let mut carol = Keyring::new(config(2)).unwrap();
+    carol.add_epoch(ms(0), keys(1, 2, &[0, 1, 2])).unwrap();
+    carol.add_epoch(ms(10), keys(2, 2, &[0, 1, 2, 3])).unwrap();
+    let f = frame(&mut alice, 0, b"after the removal");
+    assert_eq!(plaintext(&mut carol, ms(21), f).unwrap(), b"<buffered>");
+    // By default the same epoch waits for the acknowledgements.
+    let mut bob = Keyring::new(config(2)).unwrap();
+    bob.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
+    bob.add_epoch(ms(20), keys(3, 0, &[0, 1, 3])).unwrap();
+    assert_eq!(bob.sending_epoch(), Some(1));
+}
