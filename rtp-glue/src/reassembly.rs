@@ -20,7 +20,7 @@ use crate::descriptor::Origin;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReassemblyConfig {
     /// How far back in sequence numbers a packet may arrive (and how many fragments may be
-    /// pending). At least 1, at most 32,768.
+    /// pending). Rounded up to a power of two, at most 32,768.
     pub window: u16,
     /// The most packet memory held by pending fragments (whole packets are counted, since a
     /// fragment keeps its packet's buffer alive).
@@ -150,7 +150,8 @@ const EXT_BASE: u64 = 1 << 32;
 impl Reassembler {
     /// An empty stream.
     pub fn new(config: ReassemblyConfig) -> Self {
-        let window = usize::from(config.window.clamp(1, 1 << 15));
+        // A power of two, so that the ring index is a mask.
+        let window = usize::from(config.window.clamp(1, 1 << 15)).next_power_of_two();
         Self {
             config: ReassemblyConfig {
                 window: window as u16,
@@ -186,7 +187,7 @@ impl Reassembler {
     }
 
     fn index(&self, ext: u64) -> usize {
-        (ext % self.window()) as usize
+        (ext & (self.window() - 1)) as usize
     }
 
     fn seen(&self, ext: u64) -> bool {
@@ -325,21 +326,11 @@ impl Reassembler {
 
     /// The smallest run of consecutive pending fragments from an S to an E that contains
     /// `ext`: S only on its first fragment and E only on its last.
+    ///
+    /// Forward first: with packets arriving in order the next one is not there yet, so a
+    /// middle fragment costs O(1) and only the last one walks back over its frame.
     fn find_run(&self, ext: u64) -> Option<(u64, u64)> {
         let here = self.slot(ext)?;
-        let mut first = ext;
-        if !here.start {
-            loop {
-                first = first.checked_sub(1)?;
-                let f = self.slot(first)?;
-                if f.end {
-                    return None;
-                }
-                if f.start {
-                    break;
-                }
-            }
-        }
         let mut last = ext;
         if !here.end {
             loop {
@@ -353,30 +344,43 @@ impl Reassembler {
                 }
             }
         }
+        let mut first = ext;
+        if !here.start {
+            loop {
+                first = first.checked_sub(1)?;
+                let f = self.slot(first)?;
+                if f.end {
+                    return None;
+                }
+                if f.start {
+                    break;
+                }
+            }
+        }
         Some((first, last))
     }
 
     fn complete(&mut self, first: u64, last: u64) -> Pushed {
-        let mut frags = Vec::with_capacity((last - first + 1) as usize);
-        for ext in first..=last {
-            if let Some(f) = self.take(ext) {
-                frags.push(f);
-            }
-        }
-        let (Some(head), Some(tail)) = (frags.first(), frags.last()) else {
+        let Some(head) = self.slot(first) else {
             return Pushed::Pending;
         };
-        if frags
-            .iter()
-            .any(|f| f.origin != head.origin || f.payload_type != head.payload_type)
-        {
+        let (origin, payload_type, timestamp) = (head.origin, head.payload_type, head.timestamp);
+        let (mut consistent, mut total, mut marker) = (true, 0, false);
+        for ext in first..=last {
+            if let Some(f) = self.slot(ext) {
+                consistent &= f.origin == origin && f.payload_type == payload_type;
+                total += f.data.len();
+                marker = f.marker;
+            }
+        }
+        let data = if !consistent {
+            for ext in first..=last {
+                self.take(ext);
+            }
             self.stats.inconsistent_frames += 1;
             return Pushed::Inconsistent;
-        }
-        let (origin, payload_type, timestamp, marker) =
-            (head.origin, head.payload_type, head.timestamp, tail.marker);
-        let data = if frags.len() == 1 {
-            match frags.pop() {
+        } else if first == last {
+            match self.take(first) {
                 Some(f) => f
                     .data
                     .try_into_mut()
@@ -384,10 +388,11 @@ impl Reassembler {
                 None => BytesMut::new(),
             }
         } else {
-            let total = frags.iter().map(|f| f.data.len()).sum();
             let mut data = BytesMut::with_capacity(total);
-            for f in &frags {
-                data.extend_from_slice(&f.data);
+            for ext in first..=last {
+                if let Some(f) = self.take(ext) {
+                    data.extend_from_slice(&f.data);
+                }
             }
             data
         };
