@@ -10,6 +10,9 @@
 //! SFU switches (an "active speaker" view). The switch happens on a frame boundary (the new
 //! source's next packet with S, once the old source's last forwarded packet had E), and the SFU
 //! rewrites SSRC, sequence number and timestamp so the participant sees one continuous stream.
+//! The timestamp continues at the last one sent plus one (the SFU has no clock). Rewriting the
+//! SSRC is compatible with shared SFrame keys (the receiver picks the key by KID) but not with
+//! per-SSRC keys, whose receiver would need the source SSRC from signalling.
 
 use std::collections::{HashMap, HashSet};
 
