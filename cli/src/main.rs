@@ -1,6 +1,8 @@
-//! `sframe`: encrypt, decrypt and inspect SFrame (RFC 9605) frames from the command line.
+//! `sframe`: encrypt, decrypt and inspect SFrame (RFC 9605) frames from the command line, and
+//! run a whole simulated end-to-end encrypted meeting (`sframe meeting`).
 //!
-//! Thin by design: each subcommand module parses its arguments and calls `sframe_core`.
+//! Thin by design: each subcommand module parses its arguments and calls the crates
+//! (`sframe_core`; for `meeting`, also `sframe_mls` and `sframe_rtp`).
 //! Every failure ends as one `error: <cause>` line on stderr (see [`error`]).
 
 #![forbid(unsafe_code)]
@@ -12,6 +14,7 @@ mod encoding;
 mod encrypt;
 mod error;
 mod inspect;
+mod meeting;
 
 use std::process::ExitCode;
 
@@ -30,17 +33,23 @@ Examples:
   # What is in a frame's header
   echo 9901234567449408b6f4 | sframe inspect --hex
 
-Exit status: 0 on success; 1 when the input is rejected (authentication failed, truncated or
-malformed frame, KID mismatch, bad hex on stdin, I/O error); 2 for bad arguments.";
+  # A whole meeting: MLS group, SFrame, RTP/SRTP and an SFU on a simulated network
+  sframe meeting
 
-/// Encrypt, decrypt and inspect SFrame (RFC 9605) frames.
+Exit status: 0 on success; 1 when the input is rejected (authentication failed, truncated or
+malformed frame, KID mismatch, bad hex on stdin, I/O error) or, for `meeting`, when an
+invariant failed; 2 for bad arguments.";
+
+/// Encrypt, decrypt and inspect SFrame (RFC 9605) frames; run a simulated encrypted meeting.
 #[derive(Debug, Parser)]
 #[command(
     name = "sframe",
     version,
-    long_about = "Encrypt, decrypt and inspect SFrame (RFC 9605) frames.\n\n\
-        Each invocation handles one frame: the input is read whole from stdin and the result\n\
-        written to stdout, as raw bytes or, with --hex, as hex text.",
+    long_about = "Encrypt, decrypt and inspect SFrame (RFC 9605) frames, and run a whole simulated\n\
+        end-to-end encrypted meeting.\n\n\
+        encrypt, decrypt and inspect handle one frame: the input is read whole from stdin and\n\
+        the result written to stdout, as raw bytes or, with --hex, as hex text. meeting runs\n\
+        an MLS group sending SFrame media through RTP, SRTP and an SFU, and checks it.",
     after_help = EXAMPLES,
     subcommand_required = true
 )]
@@ -55,6 +64,7 @@ enum Command {
     Decrypt(decrypt::DecryptArgs),
     Inspect(inspect::InspectArgs),
     Bench(bench::BenchArgs),
+    Meeting(meeting::MeetingArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +77,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => decrypt::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Meeting(args) => meeting::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,7 +58,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here.
+//! Modules are private; everything is re-exported here, except [`sim`] (a simulated network
+//! and clock, for tests and the `sframe meeting` command).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -73,6 +74,7 @@ mod packetizer;
 mod reassembly;
 mod rtp_view;
 mod sfu;
+pub mod sim;
 mod srtp;
 
 pub use codec::{AssembledFrame, Codec, MediaAssembler};
