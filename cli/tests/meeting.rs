@@ -364,12 +364,10 @@ mod keyring_on_removal {
         assert_eq!(leader.keyring().sending_epoch(), Some(2));
     }
 
+    /// Regression: the keyring used to detect removals by comparing the epochs' leaf indices,
+    /// and a joiner in the same commit takes the removed member's leaf, so senders did not
+    /// switch at once and the removed member could decrypt until the grace period ended.
     #[test]
-    #[ignore = "sframe-mls issue: Keyring::add_epoch detects a removal by comparing the epochs' \
-                leaf indices, and a joiner in the same commit takes the removed member's leaf, \
-                so switch_at_once_on_removal does not act and the removed member can decrypt \
-                for up to the grace period; `sframe meeting` commits leaves and joins \
-                separately until this is fixed"]
     fn a_commit_that_reuses_a_removed_leaf_switches_at_once() {
         let mut leader = group();
         let mut c = member("c");

@@ -77,6 +77,9 @@ pub struct EpochKeys {
     sender_bits: u8,
     own_index: Option<u32>,
     members: Vec<u32>,
+    /// Leaves the commit that made this epoch removed (a joiner may take the same leaf again
+    /// in the same commit, so the roster alone cannot tell).
+    removed: Vec<u32>,
 }
 
 impl core::fmt::Debug for EpochKeys {
@@ -86,6 +89,7 @@ impl core::fmt::Debug for EpochKeys {
             .field("sender_bits", &self.sender_bits)
             .field("own_index", &self.own_index)
             .field("members", &self.members.len())
+            .field("removed", &self.removed)
             .finish_non_exhaustive()
     }
 }
@@ -137,7 +141,18 @@ impl EpochKeys {
             sender_bits,
             own_index,
             members,
+            removed: Vec::new(),
         })
+    }
+
+    /// Names the leaves that the commit which made this epoch removed. A removal counts even
+    /// when a joiner of the same commit takes the removed leaf (MLS fills the leftmost blank
+    /// leaf), which comparing rosters cannot see; with
+    /// [`switch_at_once_on_removal`](KeyringConfig::switch_at_once_on_removal) the sender then
+    /// switches at once.
+    pub fn with_removed(mut self, removed: impl IntoIterator<Item = u32>) -> Self {
+        self.removed = removed.into_iter().collect();
+        self
     }
 
     /// The epoch number.
@@ -474,10 +489,11 @@ impl Keyring {
             superseded_at: None,
         };
         // Nothing can fail from here on.
-        let removes_a_member = self
-            .sending
-            .and_then(|e| self.slot(e))
-            .is_some_and(|old| old.members.iter().any(|m| !slot.is_member(*m)));
+        let removes_a_member = !keys.removed.is_empty()
+            || self
+                .sending
+                .and_then(|e| self.slot(e))
+                .is_some_and(|old| old.members.iter().any(|m| !slot.is_member(*m)));
         let epoch = slot.epoch;
         let low = layout.epoch_low(epoch);
         let window = self.window();

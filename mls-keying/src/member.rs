@@ -406,7 +406,8 @@ impl MlsMember {
                     sender_bits,
                     Some(own),
                     roster.iter().copied(),
-                )?;
+                )?
+                .with_removed(removes.iter().copied());
                 keyring.add_epoch(now, keys).map_err(MlsError::from)
             });
         if let Err(e) = fed {
@@ -493,7 +494,8 @@ impl MlsMember {
                     .map_err(local)?,
             );
             let own = group.own_leaf_index().u32();
-            let keys = EpochKeys::new(epoch, &base_key, sender_bits, Some(own), roster)?;
+            let keys = EpochKeys::new(epoch, &base_key, sender_bits, Some(own), roster)?
+                .with_removed(removed_leaves.iter().copied());
             keyring.add_epoch(now, keys)?;
             security_code = staged
                 .epoch_authenticator()

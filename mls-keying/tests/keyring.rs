@@ -453,3 +453,38 @@ fn a_removal_can_switch_the_sender_at_once() {
     bob.add_epoch(ms(20), keys(3, 0, &[0, 1, 3])).unwrap();
     assert_eq!(bob.sending_epoch(), Some(1));
 }
+
+/// Regression: in one commit a joiner takes the leaf a leaver vacated (MLS fills the leftmost
+/// blank leaf), so the rosters before and after are equal. The removal must still count.
+#[test]
+fn a_removal_whose_leaf_a_joiner_reuses_still_switches_at_once() {
+    let mut c = config(2);
+    c.switch_at_once_on_removal = true;
+    let mut alice = Keyring::new(c.clone()).unwrap();
+    alice.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
+    // Leaf 2 left and a newcomer took leaf 2: same roster.
+    let mut same_roster = Keyring::new(c).unwrap();
+    same_roster
+        .add_epoch(ms(0), keys(1, 0, &[0, 1, 2]))
+        .unwrap();
+    same_roster
+        .add_epoch(ms(10), keys(2, 0, &[0, 1, 2]))
+        .unwrap();
+    assert_eq!(
+        same_roster.sending_epoch(),
+        Some(1),
+        "without being told, no removal is seen"
+    );
+    alice
+        .add_epoch(ms(10), keys(2, 0, &[0, 1, 2]).with_removed([2]))
+        .unwrap();
+    assert_eq!(alice.sending_epoch(), Some(2));
+    assert_eq!(
+        events(&mut alice).last(),
+        Some(&Event::Switched {
+            from: Some(1),
+            to: 2,
+            reason: SwitchReason::MemberRemoved
+        })
+    );
+}

@@ -32,7 +32,7 @@ Run a whole end-to-end encrypted meeting in one process, on a simulated network 
 
 The first participant creates an MLS group (openmls) and leads it: it admits everyone else and,
 as people ask to join or leave during the meeting, batches the changes into commits: at most
-every 2 s, the leaves in one commit and the joins in the next. Commits and Welcomes reach each
+every 2 s, leaves and joins together. Commits and Welcomes reach each
 member after its own delay. Every participant sends
 audio (50 frames/s) and video (30 frames/s) through SFrame, keyed from the MLS epoch by its
 keyring (RFC 9605 section 5.2), then RTP and SRTP to an SFU that holds no media key, which

@@ -467,27 +467,13 @@ impl Meeting {
         Ok(())
     }
 
-    /// The leader commits the pending leaves, or else the pending joins, each batch in one
-    /// commit.
-    ///
-    /// Leaves and joins never share a commit: a joiner takes the leftmost free leaf, which in
-    /// a shared commit is a leaf just vacated, and sframe-mls's keyring (which compares the
-    /// epochs' leaf indices) then does not see the removal, so `switch_at_once_on_removal`
-    /// does not act and the removed member goes on decrypting until the grace period ends
-    /// (see `a_commit_that_reuses_a_removed_leaf_switches_at_once` in tests/meeting.rs).
-    /// Joins pending behind leaves are committed right after them.
+    /// The leader commits every pending leave and join in one commit (a joiner may take the
+    /// leaf a leaver vacates in the same commit: the keyring is told the removed leaves
+    /// explicitly, so senders still switch at once on a removal).
     fn commit(&mut self, t: u64) -> Result<(), String> {
         self.commit_scheduled = false;
         let leavers = std::mem::take(&mut self.pending_leaves);
-        let joiners = if leavers.is_empty() {
-            std::mem::take(&mut self.pending_joins)
-        } else {
-            if !self.pending_joins.is_empty() {
-                self.commit_scheduled = true;
-                self.schedule.at(t, Ev::Commit);
-            }
-            Vec::new()
-        };
+        let joiners = std::mem::take(&mut self.pending_joins);
         if joiners.is_empty() && leavers.is_empty() {
             return Ok(());
         }
