@@ -460,7 +460,7 @@ fn a_removal_can_switch_the_sender_at_once() {
 fn a_removal_whose_leaf_a_joiner_reuses_still_switches_at_once() {
     let mut c = config(2);
     c.switch_at_once_on_removal = true;
-    let mut alice = Keyring::new(c.clone()).unwrap();
+    let mut alice = Keyring::new(c).unwrap();
     alice.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
     // Leaf 2 left and a newcomer took leaf 2: same roster.
     let mut same_roster = Keyring::new(c).unwrap();
