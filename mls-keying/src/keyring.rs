@@ -34,7 +34,9 @@ pub struct KeyringConfig {
     /// instead of waiting for acknowledgements: a removed member then stops getting decryptable
     /// frames as soon as this sender knows of the removal, and members that learn of the new
     /// epoch later hold its frames in their buffer until they do (added latency, no drops
-    /// while the buffer and `max_age` cover the lag). Off by default.
+    /// while the buffer and `max_age` cover the lag). On by default: a member who left must not
+    /// read what is sent after the group moved on; turn it off to trade that window (at most
+    /// `switch_grace`) for no added latency at members who process commits late.
     pub switch_at_once_on_removal: bool,
     /// Bounds on frames held for epochs not known yet.
     pub pending: PendingLimits,
@@ -43,7 +45,8 @@ pub struct KeyringConfig {
 }
 
 impl KeyringConfig {
-    /// Defaults for `suite`: E = 4, a 500 ms grace, retire after 5 s, [`PendingLimits`]
+    /// Defaults for `suite`: E = 4, a 500 ms grace, retire after 5 s, switch at once on a
+    /// removal, [`PendingLimits`]
     /// defaults, a 1024-frame replay window, the default backend.
     pub fn new(suite: CipherSuite) -> Self {
         Self {
@@ -52,7 +55,7 @@ impl KeyringConfig {
             epoch_bits: 4,
             switch_grace: Duration::from_millis(500),
             retire_after: Duration::from_secs(5),
-            switch_at_once_on_removal: false,
+            switch_at_once_on_removal: true,
             pending: PendingLimits::default(),
             replay_window: Some(1024),
         }

@@ -447,8 +447,10 @@ fn a_removal_can_switch_the_sender_at_once() {
     carol.add_epoch(ms(10), keys(2, 2, &[0, 1, 2, 3])).unwrap();
     let f = frame(&mut alice, 0, b"after the removal");
     assert_eq!(plaintext(&mut carol, ms(21), f).unwrap(), b"<buffered>");
-    // By default the same epoch waits for the acknowledgements.
-    let mut bob = Keyring::new(config(2)).unwrap();
+    // With the option off, the same epoch waits for the acknowledgements.
+    let mut off = config(2);
+    off.switch_at_once_on_removal = false;
+    let mut bob = Keyring::new(off).unwrap();
     bob.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
     bob.add_epoch(ms(20), keys(3, 0, &[0, 1, 3])).unwrap();
     assert_eq!(bob.sending_epoch(), Some(1));

@@ -5,7 +5,9 @@
 //! audio (context 0, 50 frames/s, 100 bytes) and video (context 1, 30 frames/s) through its
 //! keyring. Commits and Welcomes reach each member 0-300 ms after the leader sent them (in
 //! order), media and acknowledgements reach each receiver 0-100 ms after they were sent. One
-//! commit reaches one member 1.2 s late, beyond the 500 ms grace period. Joiners miss every
+//! commit (one that only adds, so senders wait for acknowledgements on it) reaches one member
+//! 1.2 s late, beyond the 500 ms grace period. Commits that remove someone make senders switch
+//! at once (the keyring's default). Joiners miss every
 //! epoch before theirs (the forwarder sends them media from the moment they are admitted),
 //! and removed members keep their keys and keep receiving media for 2 s, as an eavesdropper
 //! would.
@@ -324,7 +326,9 @@ impl Sim {
                 self.people[p].removed_epoch.is_none() && self.people[p].joined_epoch.is_some()
             })
             .collect();
-        let removes = if k == 0 || current.len() < 6 {
+        // The late commit only adds: senders wait for acknowledgements on it (a commit that
+        // removes someone switches them at once, by default), so it exercises the grace path.
+        let removes = if k == 0 || k == LATE_COMMIT || current.len() < 6 {
             0
         } else {
             self.rng.random_range(1..=2).min(current.len() - 4)
