@@ -75,7 +75,7 @@ for t in "${targets[@]}"; do
         grep -A3 -E 'panicked at' "$log" | head -n 8 >&2 || true
         grep -E 'Test unit written to' "$log" >&2 || true
     fi
-    summary+=("$(printf '%-10s %-16s execs: %-10s cov: %-6s ft: %s' \
+    summary+=("$(printf '%-12s %-16s execs: %-10s cov: %-6s ft: %s' \
         "$t" "$result" "${execs:-?}" "${cov:-?}" "${ft:-?}")")
 done
 
