@@ -97,59 +97,21 @@ impl Header {
     #[inline]
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
         let (block, len) = self.block();
-        match (out.get_mut(..len), block.get(..len)) {
-            (Some(out), Some(header)) => {
-                out.copy_from_slice(header);
-                Ok(len)
-            }
-            _ => Err(Error::BufferTooSmall {
+        if out.len() < len {
+            return Err(Error::BufferTooSmall {
                 needed: len,
                 available: out.len(),
-            }),
+            });
         }
+        copy_prefix(out, &block, len);
+        Ok(len)
     }
 
     /// The header in the front of a fixed block, built with fixed-size writes (no loops, no
     /// variable-length copies), and its length.
-    #[inline]
-    fn block(&self) -> ([u8; 32], usize) {
-        let kid_len = ext_len(self.kid);
-        let ctr_len = ext_len(self.ctr);
-        let mut block = [0u8; 32];
-        let k = if kid_len == 0 {
-            (self.kid as u8) << 4
-        } else {
-            0x80 | ((kid_len as u8 - 1) << 4)
-        };
-        let c = if ctr_len == 0 {
-            self.ctr as u8
-        } else {
-            0x08 | (ctr_len as u8 - 1)
-        };
-        // Each value, shifted so its significant bytes come first, written as 8 bytes; the
-        // CTR's write lands right after the KID's significant bytes (overwriting its padding).
-        let (config, rest) = block.split_at_mut(1);
-        config.fill(k | c);
-        let kid_top = if kid_len == 0 {
-            0
-        } else {
-            self.kid << (64 - 8 * kid_len as u32)
-        };
-        let ctr_top = if ctr_len == 0 {
-            0
-        } else {
-            self.ctr << (64 - 8 * ctr_len as u32)
-        };
-        if let Some(w) = rest.first_chunk_mut::<8>() {
-            *w = kid_top.to_be_bytes();
-        }
-        if let Some(w) = rest
-            .get_mut(kid_len..)
-            .and_then(|r| r.first_chunk_mut::<8>())
-        {
-            *w = ctr_top.to_be_bytes();
-        }
-        (block, 1 + kid_len + ctr_len)
+    #[inline(always)]
+    pub(crate) fn block(&self) -> ([u8; 32], usize) {
+        KidPart::new(self.kid).block(self.ctr)
     }
 
     /// The encoded header on the stack: a fixed array and its used length.
@@ -225,6 +187,90 @@ fn read_be(bytes: &[u8], at: usize, len: usize) -> Result<u64, Error> {
         return Err(Error::MalformedHeader(HeaderError::NonMinimal));
     }
     Ok(v)
+}
+
+/// The part of a header fixed by the KID, computed once per key: the config byte's K bits,
+/// the KID's extended length, and its significant bytes moved to the top of a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KidPart {
+    config: u8,
+    len: usize,
+    top: u64,
+}
+
+impl KidPart {
+    #[inline]
+    pub(crate) const fn new(kid: u64) -> Self {
+        let len = ext_len(kid);
+        if len == 0 {
+            Self {
+                config: (kid as u8) << 4,
+                len,
+                top: 0,
+            }
+        } else {
+            Self {
+                config: 0x80 | ((len as u8 - 1) << 4),
+                len,
+                top: kid << (64 - 8 * len as u32),
+            }
+        }
+    }
+
+    /// The header for `ctr` in the front of a fixed block, built with fixed-size writes (no
+    /// loops, no variable-length copies), and its length.
+    #[inline(always)]
+    pub(crate) fn block(&self, ctr: u64) -> ([u8; 32], usize) {
+        let ctr_len = ext_len(ctr);
+        let (c, ctr_top) = if ctr_len == 0 {
+            (ctr as u8, 0)
+        } else {
+            (0x08 | (ctr_len as u8 - 1), ctr << (64 - 8 * ctr_len as u32))
+        };
+        let mut block = [0u8; 32];
+        // Each value written as 8 bytes, significant bytes first; the CTR's write lands right
+        // after the KID's significant bytes (overwriting its padding).
+        let (config, rest) = block.split_at_mut(1);
+        config.fill(self.config | c);
+        if let Some(w) = rest.first_chunk_mut::<8>() {
+            *w = self.top.to_be_bytes();
+        }
+        if let Some(w) = rest
+            .get_mut(self.len..)
+            .and_then(|r| r.first_chunk_mut::<8>())
+        {
+            *w = ctr_top.to_be_bytes();
+        }
+        (block, 1 + self.len + ctr_len)
+    }
+}
+
+/// Copies `block[..len]` (`len` <= 17, `out.len() >= len`) into `out` with fixed-size,
+/// possibly overlapping moves instead of a call to `memcpy` for a handful of bytes.
+#[inline(always)]
+pub(crate) fn copy_prefix(out: &mut [u8], block: &[u8; 32], len: usize) {
+    fn put<const N: usize>(out: &mut [u8], block: &[u8; 32], at: usize) {
+        if let (Some(o), Some(b)) = (
+            out.get_mut(at..).and_then(|o| o.first_chunk_mut::<N>()),
+            block.get(at..).and_then(|b| b.first_chunk::<N>()),
+        ) {
+            *o = *b;
+        }
+    }
+    if len >= 8 {
+        put::<8>(out, block, 0);
+        put::<8>(out, block, len - 8);
+        if len > 16 {
+            put::<8>(out, block, 8);
+        }
+    } else if len >= 4 {
+        put::<4>(out, block, 0);
+        put::<4>(out, block, len - 4);
+    } else {
+        for i in 0..len {
+            put::<1>(out, block, i);
+        }
+    }
 }
 
 /// An encoded header held on the stack (see [`Header::to_bytes`]).

@@ -219,6 +219,7 @@ impl fmt::Debug for FrameKey {
 
 /// Where the AAD comes from: the header in the frame, or header || metadata in a scratch
 /// buffer that the owning sender or receiver reuses (so no allocation after warm-up).
+#[inline(always)]
 fn aad<'a>(header: &'a [u8], metadata: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if metadata.is_empty() {
         header
@@ -252,7 +253,7 @@ impl FrameKey {
 
     /// Seals the frame `frame = header || plaintext || tag room`, the header already written
     /// in its first `header_len` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn seal(
         &self,
         ctr: u64,
@@ -274,7 +275,7 @@ impl FrameKey {
     }
 
     /// Opens `frame = header || ciphertext || tag` in place.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn open(
         &self,
         ctr: u64,

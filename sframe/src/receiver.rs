@@ -55,6 +55,67 @@ impl Hasher for KidHasher {
 
 type KidMap<V> = HashMap<u64, V, BuildHasherDefault<KidHasher>>;
 
+/// The keys by KID: a slab of entries, a map from KID to slot, and the slot of the last KID
+/// looked up (consecutive frames nearly always share a KID, so most lookups skip the hash).
+#[derive(Debug, Default)]
+struct KeyStore {
+    slots: Vec<(u64, RecvKey)>,
+    index: KidMap<usize>,
+    last: Option<(u64, usize)>,
+}
+
+impl KeyStore {
+    #[inline]
+    fn get_mut(&mut self, kid: u64) -> Option<&mut RecvKey> {
+        let slot = match self.last {
+            Some((last, slot)) if last == kid => slot,
+            _ => {
+                let slot = *self.index.get(&kid)?;
+                self.last = Some((kid, slot));
+                slot
+            }
+        };
+        self.slots.get_mut(slot).map(|(_, key)| key)
+    }
+
+    fn contains_key(&self, kid: &u64) -> bool {
+        self.index.contains_key(kid)
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Inserts or replaces the key for `kid`.
+    fn insert(&mut self, kid: u64, key: RecvKey) {
+        match self.index.get(&kid) {
+            Some(&slot) => {
+                if let Some(entry) = self.slots.get_mut(slot) {
+                    entry.1 = key;
+                }
+            }
+            None => {
+                self.index.insert(kid, self.slots.len());
+                self.slots.push((kid, key));
+            }
+        }
+    }
+
+    fn remove(&mut self, kid: &u64) -> Option<RecvKey> {
+        let slot = self.index.remove(kid)?;
+        self.last = None;
+        if slot >= self.slots.len() {
+            return None;
+        }
+        let (_, key) = self.slots.swap_remove(slot);
+        // The entry that was last now sits in `slot`.
+        if let Some(&(moved, _)) = self.slots.get(slot) {
+            self.index.insert(moved, slot);
+        }
+        Some(key)
+    }
+}
+
 #[derive(Debug)]
 struct RecvKey {
     key: FrameKey,
@@ -93,7 +154,7 @@ pub struct Receiver {
     suite: CipherSuite,
     backend: Backend,
     config: ReceiverConfig,
-    keys: KidMap<RecvKey>,
+    keys: KeyStore,
     ratchets: Vec<RecvRatchet>,
     aad: Vec<u8>,
 }
@@ -110,7 +171,7 @@ impl Receiver {
             suite,
             backend,
             config,
-            keys: KidMap::default(),
+            keys: KeyStore::default(),
             ratchets: Vec::new(),
             aad: Vec::new(),
         }
@@ -230,7 +291,7 @@ impl Receiver {
             return Err(Error::TruncatedFrame { needed, available });
         }
         let Header { kid, ctr } = header;
-        match self.keys.get_mut(&kid) {
+        match self.keys.get_mut(kid) {
             Some(entry) => {
                 if let Some(window) = &entry.replay
                     && window.check(ctr) != ReplayCheck::Fresh
@@ -443,6 +504,42 @@ mod tests {
             Err(Error::MalformedHeader(_))
         ));
         assert_eq!(open(&mut r, good), Ok(b"payload".to_vec()));
+    }
+
+    #[test]
+    fn the_key_store_keeps_every_kid_reachable_across_removals() {
+        let mut s = Sender::new(SUITE);
+        let mut r = Receiver::new(SUITE);
+        for kid in 0..6 {
+            s.add_key(kid, format!("key {kid}").as_bytes()).unwrap();
+            r.add_key(kid, format!("key {kid}").as_bytes()).unwrap();
+        }
+        // Warm the last-hit cache on KID 5, then remove KID 1 (KID 5 moves into its slot)
+        // and KID 5's old slot no longer exists.
+        open(&mut r, frame(&mut s, 5, b"five")).unwrap();
+        assert!(r.remove_key(1));
+        assert!(r.remove_key(0));
+        assert_eq!(r.key_count(), 4);
+        for kid in 2..6 {
+            assert_eq!(
+                open(&mut r, frame(&mut s, kid, b"x")),
+                Ok(b"x".to_vec()),
+                "KID {kid}"
+            );
+        }
+        for kid in 0..2 {
+            assert_eq!(
+                open(&mut r, frame(&mut s, kid, b"x")),
+                Err(Error::UnknownKid(kid))
+            );
+        }
+        // Re-adding a removed KID works and does not disturb the others.
+        r.add_key(1, b"key 1").unwrap();
+        assert_eq!(open(&mut r, frame(&mut s, 1, b"one")), Ok(b"one".to_vec()));
+        assert_eq!(
+            open(&mut r, frame(&mut s, 5, b"five")),
+            Ok(b"five".to_vec())
+        );
     }
 
     #[test]

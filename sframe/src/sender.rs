@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crate::buffer::FrameBuffer;
 use crate::crypto::Backend;
-use crate::header::{Header, MAX_HEADER_LEN};
+use crate::header::{Header, KidPart, MAX_HEADER_LEN, copy_prefix};
 use crate::key::{FrameKey, MAX_FRAME_PLAINTEXT, Secret, ratchet_base_key};
 use crate::ratchet::RatchetKid;
 use crate::{CipherSuite, Error};
@@ -30,6 +30,8 @@ pub struct Sender {
 #[derive(Debug)]
 struct SendKey {
     kid: u64,
+    /// The header bits the KID fixes, computed once.
+    kid_part: KidPart,
     key: FrameKey,
     /// The next counter to use; `None` once `u64::MAX` has been used.
     next_ctr: Option<u64>,
@@ -108,6 +110,7 @@ impl Sender {
         let key = FrameKey::new(self.backend, self.suite, kid, base_key)?;
         self.keys.push(SendKey {
             kid,
+            kid_part: KidPart::new(kid),
             key,
             next_ctr: Some(first_ctr),
             ratchet,
@@ -260,8 +263,7 @@ impl Sender {
         } = self;
         let key = keys.get_mut(idx).ok_or(Error::NoSendKey(kid))?;
         let ctr = key.next_ctr.ok_or(Error::CounterExhausted { kid })?;
-        let header = Header::new(kid, ctr);
-        let header_len = header.len();
+        let (header, header_len) = key.kid_part.block(ctr);
         let tag_len = suite.tag_len();
         if plaintext.start > plaintext.end {
             return Err(Error::InvalidConfig("plaintext range is reversed"));
@@ -285,7 +287,13 @@ impl Sender {
             needed: end,
             available,
         })?;
-        header.encode(frame)?;
+        if frame.len() < header_len {
+            return Err(Error::BufferTooSmall {
+                needed: header_len,
+                available: frame.len(),
+            });
+        }
+        copy_prefix(frame, &header, header_len);
         key.key.seal(ctr, header_len, metadata, frame, aad)?;
         key.next_ctr = ctr.checked_add(1);
         Ok(frame)

@@ -81,7 +81,13 @@ impl AeadKey for Gcm {
                 text,
             )
             .map_err(|_| Error::Crypto)?;
-        tag_out.copy_from_slice(tag.as_ref());
+        match (
+            tag_out.first_chunk_mut::<16>(),
+            tag.as_ref().first_chunk::<16>(),
+        ) {
+            (Some(out), Some(tag)) => *out = *tag,
+            _ => return Err(Error::Crypto),
+        }
         Ok(())
     }
 
