@@ -17,44 +17,21 @@ use sframe_rtp::{
 /// The seeded generator the library's simulator uses.
 pub use sframe_rtp::sim::Rng;
 
-/// What a link does to packets.
-#[derive(Clone, Copy, Debug)]
-pub struct LinkConfig {
-    pub loss: f64,
-    pub reorder: f64,
-    pub duplicate: f64,
-    /// Fixed one-way delay, microseconds.
-    pub delay_us: u64,
-    /// Uniform extra delay in [0, jitter_us) for every packet. Kept below the packet spacing
-    /// of a stream so that reordering comes from `reorder` alone.
-    pub jitter_us: u64,
-    /// Extra delay of a reordered packet, uniform in [reorder_min_us, reorder_max_us).
-    pub reorder_min_us: u64,
-    pub reorder_max_us: u64,
-}
+/// The library simulator's link parameters. This file's [`Link`] is a different model (a
+/// queue with its own ledger) but reads the same fields; it draws jitter in `[0, jitter_us)`
+/// and kept below a stream's packet spacing, so reordering comes from `reorder` alone.
+pub use sframe_rtp::sim::LinkConfig;
 
-impl LinkConfig {
-    /// The link: 5% loss, 2% reordering, 1% duplication, 20 ms + jitter.
-    pub const LOSSY: Self = Self {
-        loss: 0.05,
-        reorder: 0.02,
-        duplicate: 0.01,
-        delay_us: 20_000,
-        jitter_us: 50,
-        reorder_min_us: 5_000,
-        reorder_max_us: 40_000,
-    };
-
-    pub const CLEAN: Self = Self {
-        loss: 0.0,
-        reorder: 0.0,
-        duplicate: 0.0,
-        delay_us: 10_000,
-        jitter_us: 0,
-        reorder_min_us: 0,
-        reorder_max_us: 0,
-    };
-}
+/// The link: 5% loss, 2% reordering, 1% duplication, 20 ms + jitter.
+pub const LOSSY: LinkConfig = LinkConfig {
+    loss: 0.05,
+    reorder: 0.02,
+    duplicate: 0.01,
+    delay_us: 20_000,
+    jitter_us: 50,
+    reorder_min_us: 5_000,
+    reorder_max_us: 40_000,
+};
 
 /// The link's own record, keyed by the (clear) SSRC and sequence number of each packet.
 #[derive(Clone, Debug, Default)]

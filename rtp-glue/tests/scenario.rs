@@ -98,8 +98,8 @@ fn run(mode: Mode, profile: SrtpProfile) {
                 rng: Rng::new(1000 + u64::from(p)),
             },
         );
-        uplinks.insert(p, Link::new(LinkConfig::LOSSY, 10 + u64::from(p)));
-        downlinks.insert(p, Link::new(LinkConfig::LOSSY, 20 + u64::from(p)));
+        uplinks.insert(p, Link::new(LOSSY, 10 + u64::from(p)));
+        downlinks.insert(p, Link::new(LOSSY, 20 + u64::from(p)));
     }
 
     let mut sent: HashMap<(u32, u32), SentFrame> = HashMap::new(); // (SSRC, timestamp)
