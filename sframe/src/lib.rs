@@ -66,6 +66,7 @@ mod crypto;
 mod error;
 mod header;
 mod key;
+mod key_source;
 mod ratchet;
 mod receiver;
 mod replay;
@@ -79,6 +80,9 @@ pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{
     Aead, KeySchedule, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, derive_subkeys, nonce,
     ratchet_base_key,
+};
+pub use key_source::{
+    FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,
 };
 pub use ratchet::{RatchetKid, RatchetPolicy};
 pub use receiver::{Receiver, ReceiverConfig};

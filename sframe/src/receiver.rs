@@ -283,6 +283,19 @@ impl Receiver {
         metadata: &[u8],
         frame: &'a mut [u8],
     ) -> Result<&'a mut [u8], Error> {
+        self.decrypt_with_header(metadata, frame).map(|(_, data)| data)
+    }
+
+    /// As [`Receiver::decrypt_in_place`], and returns the frame's header too (no second
+    /// parse for a caller that needs the KID or counter).
+    ///
+    /// # Errors
+    /// As [`Receiver::decrypt_in_place`].
+    pub fn decrypt_with_header<'a>(
+        &mut self,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<(Header, &'a mut [u8]), Error> {
         let (header, header_len) = Header::parse(frame)?;
         let tag_len = self.suite.tag_len();
         let needed = header_len + tag_len;
@@ -310,9 +323,12 @@ impl Receiver {
             }
             None => self.ratchet_forward(header, header_len, metadata, frame)?,
         }
-        Ok(frame
-            .get_mut(header_len..available - tag_len)
-            .unwrap_or(&mut []))
+        Ok((
+            header,
+            frame
+                .get_mut(header_len..available - tag_len)
+                .unwrap_or(&mut []),
+        ))
     }
 
     /// Decrypts the frame that fills `buf` and leaves only the plaintext in it (O(1) for
