@@ -196,6 +196,7 @@ enum Origin {
 
 /// A frame in the keyring's buffer, as this target expects it.
 struct Buffered {
+    token: u64,
     kid: u64,
     frame: Vec<u8>,
     metadata: Vec<u8>,
@@ -238,6 +239,8 @@ struct Run {
     genuine_bytes: HashSet<(Vec<u8>, Vec<u8>)>,
     /// The buffer as expected: oldest first.
     pending: VecDeque<Buffered>,
+    /// The token the next frame is given with (every frame gets its own).
+    next_token: u64,
 }
 
 fn ms(v: u16) -> Duration {
@@ -296,6 +299,7 @@ impl Run {
             peer_frames: VecDeque::new(),
             genuine_bytes: HashSet::new(),
             pending: VecDeque::new(),
+            next_token: 0,
         })
     }
 
@@ -642,7 +646,9 @@ impl Run {
         let limits = self.config.pending;
         let fits = limits.max_frames > 0 && size <= limits.max_bytes;
         let mut buf = frame.clone();
-        match self.ring.decrypt(self.now, metadata, &mut buf) {
+        let token = self.next_token;
+        self.next_token += 1;
+        match self.ring.decrypt(self.now, token, metadata, &mut buf) {
             Ok(Received::Plaintext { info, data }) => {
                 assert_eq!(held_low, Some(true), "plaintext from an epoch not held");
                 let data = data.to_vec();
@@ -666,6 +672,7 @@ impl Run {
                     bytes -= b.size();
                 }
                 self.pending.push_back(Buffered {
+                    token,
                     kid,
                     frame,
                     metadata: metadata.to_vec(),
@@ -803,9 +810,9 @@ impl Run {
                         matches!(during, During::AddEpoch(_)),
                         "Decrypted during {during:?}"
                     );
-                    let i = self.take(&mut candidates, None, &d.metadata, d.received_at);
+                    let i = self.take(&mut candidates, None, d.token, d.received_at);
                     let b = &self.pending[i];
-                    self.check_plaintext(&b.origin, &b.frame, &b.metadata, &d.info, &d.plaintext);
+                    self.check_plaintext(&b.origin, &b.frame, &b.metadata, &d.info, d.plaintext());
                     taken.push(i);
                 }
                 Event::Dropped(d) => {
@@ -819,7 +826,7 @@ impl Run {
                         DropCause::Cleared => during == During::Clear,
                     };
                     assert!(ok, "dropped ({:?}) during {during:?}", d.cause);
-                    let i = self.take(&mut candidates, Some(d.kid), &d.metadata, d.received_at);
+                    let i = self.take(&mut candidates, Some(d.kid), d.token, d.received_at);
                     assert_eq!(self.pending[i].frame.len(), d.len, "dropped frame's length");
                     if let (
                         DropCause::Undecryptable(e),
@@ -861,14 +868,14 @@ impl Run {
         &self,
         candidates: &mut VecDeque<usize>,
         kid: Option<u64>,
-        metadata: &[u8],
+        token: u64,
         received_at: Duration,
     ) -> usize {
         let i = candidates
             .pop_front()
             .unwrap_or_else(|| panic!("an event for a frame that is not due (KID {kid:?})"));
         let b = &self.pending[i];
-        assert_eq!(b.metadata, metadata, "event's metadata");
+        assert_eq!(b.token, token, "event's token");
         assert_eq!(b.received_at, received_at, "event's received_at");
         if let Some(kid) = kid {
             assert_eq!(b.kid, kid, "event's KID");

@@ -24,7 +24,23 @@ pub enum Error {
         /// The sender index from the KID.
         sender_index: u32,
     },
+    /// A frame held for its epoch was given up: the epoch did not arrive within the pending
+    /// buffer's `max_age`.
+    HeldExpired {
+        /// The frame's KID.
+        kid: u64,
+    },
+    /// A frame held for its epoch was evicted to make room (the pending buffer was full).
+    HeldEvicted {
+        /// The frame's KID.
+        kid: u64,
+    },
     // --- caller misuse ---
+    /// A held frame was given up because the keyring was cleared.
+    Cleared {
+        /// The frame's KID.
+        kid: u64,
+    },
     /// An epoch older than the newest one held was given.
     StaleEpoch {
         /// The epoch given.
@@ -70,7 +86,11 @@ impl Error {
     pub fn is_peer_input(&self) -> bool {
         matches!(
             self,
-            Self::Frame(_) | Self::UnknownEpoch { .. } | Self::UnknownSender { .. }
+            Self::Frame(_)
+                | Self::UnknownEpoch { .. }
+                | Self::UnknownSender { .. }
+                | Self::HeldExpired { .. }
+                | Self::HeldEvicted { .. }
         )
     }
 }
@@ -87,6 +107,13 @@ impl fmt::Display for Error {
                 f,
                 "sender index {sender_index} is not a member of epoch {epoch}"
             ),
+            Self::HeldExpired { kid } => {
+                write!(f, "frame under KID {kid:#x} held too long for its epoch")
+            }
+            Self::HeldEvicted { kid } => {
+                write!(f, "frame under KID {kid:#x} evicted from the full pending buffer")
+            }
+            Self::Cleared { kid } => write!(f, "frame under KID {kid:#x} dropped: keyring cleared"),
             Self::StaleEpoch { epoch, newest } => {
                 write!(f, "epoch {epoch} is older than the newest held ({newest})")
             }
@@ -108,4 +135,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Frame(e) | Self::Sframe(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -207,6 +207,8 @@ pub enum DropCause {
 /// Where a decrypted frame came from (taken from its KID).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The frame's KID.
+    pub kid: u64,
     /// The full epoch number.
     pub epoch: u64,
     /// The sender's leaf index.
@@ -220,23 +222,32 @@ pub struct FrameInfo {
 /// A buffered frame that decrypted once its epoch arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecryptedFrame {
+    /// The token the caller gave [`Keyring::decrypt`] with the frame.
+    pub token: u64,
     /// Where it came from.
     pub info: FrameInfo,
-    /// The metadata it was given with.
-    pub metadata: Vec<u8>,
-    /// The plaintext.
-    pub plaintext: Vec<u8>,
+    /// The buffer the frame was held in, decrypted in place.
+    pub buf: Vec<u8>,
+    /// Where the plaintext is in `buf`.
+    pub range: Range<usize>,
     /// When it was given to [`Keyring::decrypt`].
     pub received_at: Duration,
+}
+
+impl DecryptedFrame {
+    /// The plaintext.
+    pub fn plaintext(&self) -> &[u8] {
+        self.buf.get(self.range.clone()).unwrap_or_default()
+    }
 }
 
 /// A buffered frame that was given up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DroppedFrame {
+    /// The token the caller gave [`Keyring::decrypt`] with the frame.
+    pub token: u64,
     /// The frame's KID.
     pub kid: u64,
-    /// The metadata it was given with (for the caller to tell which frame it was).
-    pub metadata: Vec<u8>,
     /// The frame's length.
     pub len: usize,
     /// When it was given to [`Keyring::decrypt`].
@@ -693,6 +704,19 @@ impl Keyring {
         self.send_kid(context).map(|(_, kid)| kid)
     }
 
+    /// The header (KID and counter) the next frame of `context` will carry.
+    ///
+    /// # Errors
+    /// As [`Keyring::send_kid_for`], and [`Error::Sframe`] when the counter is exhausted.
+    pub fn next_send_header(&mut self, context: u64) -> Result<Header, Error> {
+        let (idx, kid) = self.send_kid(context)?;
+        let ctr = self.epochs[idx]
+            .sender
+            .next_counter(kid)
+            .map_err(Error::Sframe)?;
+        Ok(Header::new(kid, ctr))
+    }
+
     /// The header length of the next frame of `context` (to place the plaintext for
     /// [`Keyring::encrypt_in_place`]).
     ///
@@ -745,7 +769,9 @@ impl Keyring {
     // ---- receiving ----
 
     /// Decrypts `frame` in place. A frame whose KID names an epoch not held is buffered
-    /// ([`Received::Buffered`]).
+    /// ([`Received::Buffered`]) and comes out later as [`Event::Decrypted`] or
+    /// [`Event::Dropped`] carrying `token`, an opaque value the caller chose to tell which
+    /// frame it was (the keyring never looks at it).
     ///
     /// # Errors
     /// Bad peer input: [`Error::Frame`] (malformed, authentication failed, replay),
@@ -754,6 +780,7 @@ impl Keyring {
     pub fn decrypt<'a>(
         &mut self,
         now: Duration,
+        token: u64,
         metadata: &[u8],
         frame: &'a mut [u8],
     ) -> Result<Received<'a>, Error> {
@@ -769,6 +796,7 @@ impl Keyring {
                 return Err(Error::UnknownEpoch { kid: header.kid });
             }
             let evicted = self.pending.push(PendingFrame {
+                token,
                 kid: header.kid,
                 epoch_low: low,
                 frame: frame.to_vec(),
@@ -801,13 +829,11 @@ impl Keyring {
                 });
         match result {
             Ok((info, range)) => {
-                let mut plaintext = std::mem::take(&mut frame.frame);
-                plaintext.truncate(range.end);
-                plaintext.drain(..range.start);
                 self.events.push_back(Event::Decrypted(DecryptedFrame {
+                    token: frame.token,
                     info,
-                    metadata: std::mem::take(&mut frame.metadata),
-                    plaintext,
+                    buf: std::mem::take(&mut frame.frame),
+                    range,
                     received_at: frame.received_at,
                 }));
             }
@@ -817,9 +843,9 @@ impl Keyring {
 
     fn report_drop(&mut self, frame: PendingFrame, cause: DropCause) {
         self.events.push_back(Event::Dropped(DroppedFrame {
+            token: frame.token,
             kid: frame.kid,
             len: frame.frame.len(),
-            metadata: frame.metadata,
             received_at: frame.received_at,
             cause,
         }));
@@ -854,6 +880,7 @@ fn open<'a>(
     match slot.receiver.decrypt_in_place(metadata, frame) {
         Ok(data) => Ok((
             FrameInfo {
+                kid: header.kid,
                 epoch: slot.epoch,
                 sender_index,
                 context,

@@ -29,7 +29,7 @@
 //!
 //! let mut frame = b"audio frame".to_vec();
 //! alice.encrypt(0, b"", &mut frame)?; // context 0: Alice's audio stream
-//! let Received::Plaintext { info, data } = bob.decrypt(t0, b"", &mut frame)? else {
+//! let Received::Plaintext { info, data } = bob.decrypt(t0, 0, b"", &mut frame)? else {
 //!     unreachable!("epoch 1 is known")
 //! };
 //! assert_eq!((info.epoch, info.sender_index, &data[..]), (1, 0, &b"audio frame"[..]));
@@ -61,6 +61,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod key_source;
 mod keyring;
 mod kid;
 #[cfg(feature = "openmls")]

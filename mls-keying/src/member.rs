@@ -638,10 +638,10 @@ mod tests {
         m.keyring.encrypt(0, b"", &mut frame).unwrap();
         let mut copy = frame.clone();
         assert!(matches!(
-            right.decrypt(Duration::ZERO, b"", &mut frame),
+            right.decrypt(Duration::ZERO, 0, b"", &mut frame),
             Ok(Received::Plaintext { .. })
         ));
-        assert!(old_draft.decrypt(Duration::ZERO, b"", &mut copy).is_err());
+        assert!(old_draft.decrypt(Duration::ZERO, 0, b"", &mut copy).is_err());
     }
 
     #[test]

@@ -28,6 +28,7 @@ impl Default for PendingLimits {
 
 #[derive(Debug)]
 pub(crate) struct PendingFrame {
+    pub(crate) token: u64,
     pub(crate) kid: u64,
     pub(crate) epoch_low: u64,
     pub(crate) frame: Vec<u8>,

@@ -62,7 +62,7 @@ fn frame(ring: &mut Keyring, context: u64, payload: &[u8]) -> Vec<u8> {
 }
 
 fn plaintext(ring: &mut Keyring, now: Duration, mut f: Vec<u8>) -> Result<Vec<u8>, Error> {
-    match ring.decrypt(now, b"md", &mut f)? {
+    match ring.decrypt(now, 0, b"md", &mut f)? {
         Received::Plaintext { data, .. } => Ok(data.to_vec()),
         Received::Buffered => Ok(b"<buffered>".to_vec()),
     }
@@ -152,8 +152,8 @@ fn the_sender_waits_for_every_acknowledgement_then_switches() {
         })
         .collect();
     assert_eq!(decrypted.len(), 1);
-    assert_eq!(decrypted[0].plaintext, b"two");
-    assert_eq!(decrypted[0].metadata, b"md");
+    assert_eq!(decrypted[0].plaintext(), b"two");
+    assert_eq!(decrypted[0].token, 0);
     assert_eq!(
         (decrypted[0].info.epoch, decrypted[0].info.sender_index),
         (2, 0)
@@ -212,11 +212,11 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
     bob.add_epoch(ms(0), keys(1, 1, &[0, 1])).unwrap();
     // Six frames of epoch 2 for a buffer of four: the two oldest overflow.
     for i in 0..6u8 {
-        // The metadata tells the frames apart in the reports.
+        // The token tells the frames apart in the reports; the metadata is authenticated.
         let mut f = vec![i; 10];
         alice.encrypt(0, &[i], &mut f).unwrap();
         assert_eq!(
-            bob.decrypt(ms(u64::from(i)), &[i], &mut f),
+            bob.decrypt(ms(u64::from(i)), u64::from(i), &[i], &mut f),
             Ok(Received::Buffered)
         );
     }
@@ -224,15 +224,15 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
     let dropped: Vec<_> = events(&mut bob)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Dropped(d) => Some((d.metadata, d.cause)),
+            Event::Dropped(d) => Some((d.token, d.cause)),
             _ => None,
         })
         .collect();
     assert_eq!(
         dropped,
         [
-            (vec![0], DropCause::Overflow),
-            (vec![1], DropCause::Overflow)
+            (0, DropCause::Overflow),
+            (1, DropCause::Overflow)
         ]
     );
     // The rest expire 1 s after they arrived: frames 2 and 3 at 1003 ms.
@@ -241,34 +241,34 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
     let expired: Vec<_> = events(&mut bob)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Dropped(d) => Some((d.metadata, d.cause)),
+            Event::Dropped(d) => Some((d.token, d.cause)),
             _ => None,
         })
         .collect();
     assert_eq!(
         expired,
-        [(vec![2], DropCause::Expired), (vec![3], DropCause::Expired)]
+        [(2, DropCause::Expired), (3, DropCause::Expired)]
     );
     assert_eq!(bob.pending().0, 2);
     // A frame bigger than the whole byte budget is refused outright.
     let mut alice_big = frame(&mut alice, 0, &[0u8; 1200]);
     let big_kid = Header::parse(&alice_big).unwrap().0.kid;
     assert_eq!(
-        bob.decrypt(ms(1004), b"", &mut alice_big),
+        bob.decrypt(ms(1004), 9, b"", &mut alice_big),
         Err(Error::UnknownEpoch { kid: big_kid })
     );
     // Metadata is authenticated: a buffered frame with the wrong metadata fails when its
     // epoch comes, and is reported.
     let mut f = frame(&mut alice, 0, b"x");
     assert_eq!(
-        bob.decrypt(ms(1005), b"not md", &mut f),
+        bob.decrypt(ms(1005), 9, b"not md", &mut f),
         Ok(Received::Buffered)
     );
     bob.add_epoch(ms(1006), keys(2, 1, &[0, 1])).unwrap();
     let outcomes: Vec<_> = events(&mut bob)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Decrypted(d) => Some(Ok(d.metadata)),
+            Event::Decrypted(d) => Some(Ok(d.token)),
             Event::Dropped(d) => Some(Err(d.cause)),
             _ => None,
         })
@@ -276,8 +276,8 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
     assert_eq!(
         outcomes,
         [
-            Ok(vec![4]),
-            Ok(vec![5]),
+            Ok(4),
+            Ok(5),
             Err(DropCause::Undecryptable(Error::Frame(
                 sframe_core::Error::AuthenticationFailed
             )))
@@ -296,7 +296,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     mallory.add_epoch(ms(0), keys(1, 9, &[0, 1, 9])).unwrap();
     let mut f = frame(&mut mallory, 0, b"hi");
     assert_eq!(
-        bob.decrypt(ms(1), b"md", &mut f),
+        bob.decrypt(ms(1), 9, b"md", &mut f),
         Err(Error::UnknownSender {
             epoch: 1,
             sender_index: 9
@@ -308,13 +308,13 @@ fn bad_input_is_typed_and_changes_nothing() {
     let last = f.len() - 1;
     f[last] ^= 1;
     assert_eq!(
-        bob.decrypt(ms(1), b"md", &mut f),
+        bob.decrypt(ms(1), 9, b"md", &mut f),
         Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
     );
     assert_eq!(bob.receive_key_count(), 0);
     // Malformed headers.
     assert!(matches!(
-        bob.decrypt(ms(1), b"md", &mut []),
+        bob.decrypt(ms(1), 9, b"md", &mut []),
         Err(Error::Frame(sframe_core::Error::MalformedHeader(_)))
     ));
     // A frame from epoch 5 = 1 + 2^E: it names epoch 1's slot, fails authentication there,
@@ -324,7 +324,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     let mut f = frame(&mut ahead, 0, b"from the future");
     assert_eq!(epoch_of(&f, 2), 1);
     assert_eq!(
-        bob.decrypt(ms(1), b"md", &mut f),
+        bob.decrypt(ms(1), 9, b"md", &mut f),
         Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
     );
     assert_eq!(bob.pending(), (0, 0));
@@ -389,7 +389,7 @@ fn random_bytes_never_panic() {
     for i in 0..20_000u64 {
         let len = rng.random_range(0..64);
         let mut f: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-        match ring.decrypt(ms(i), b"", &mut f) {
+        match ring.decrypt(ms(i), 9, b"", &mut f) {
             Ok(Received::Plaintext { .. }) => panic!("a random frame authenticated"),
             Ok(Received::Buffered) => outcomes[0] += 1,
             Err(e) => {
@@ -412,7 +412,7 @@ fn clear_forgets_everything() {
     let mut other = Keyring::new(config(2)).unwrap();
     other.add_epoch(ms(0), keys(3, 1, &[0, 1])).unwrap();
     let mut f = frame(&mut other, 0, b"later");
-    assert_eq!(ring.decrypt(ms(1), b"md", &mut f), Ok(Received::Buffered));
+    assert_eq!(ring.decrypt(ms(1), 9, b"md", &mut f), Ok(Received::Buffered));
     ring.clear();
     let ev = events(&mut ring);
     assert_eq!(ev.len(), 3);

@@ -257,18 +257,14 @@ impl Sim {
                     );
                 }
                 Event::Decrypted(d) => {
-                    let frame =
-                        usize::try_from(u64::from_be_bytes(d.metadata[..8].try_into().unwrap()))
-                            .unwrap();
+                    let frame = usize::try_from(d.token).unwrap();
                     let cat = self.buffered.remove(&(pid, frame)).unwrap();
-                    self.check_plaintext(frame, d.info, &d.plaintext);
+                    self.check_plaintext(frame, d.info, d.plaintext());
                     self.record(cat, |o| o.decrypted += 1);
                     self.note_grace_leak(pid, frame, cat, t);
                 }
                 Event::Dropped(d) => {
-                    let frame =
-                        usize::try_from(u64::from_be_bytes(d.metadata[..8].try_into().unwrap()))
-                            .unwrap();
+                    let frame = usize::try_from(d.token).unwrap();
                     let cat = self.buffered.remove(&(pid, frame)).unwrap();
                     self.record(cat, |o| o.dropped += 1);
                 }
@@ -521,7 +517,7 @@ impl Sim {
         let mut bytes = wire.as_ref().clone();
         let ring = self.people[to].member.keyring_mut();
         ring.handle_timeout(now(t));
-        let result = ring.decrypt(now(t), &(frame as u64).to_be_bytes(), &mut bytes);
+        let result = ring.decrypt(now(t), frame as u64, &(frame as u64).to_be_bytes(), &mut bytes);
         match result {
             Ok(Received::Plaintext { info, data }) => {
                 let data = data.to_vec();

@@ -28,7 +28,7 @@ fn send(from: &mut MlsMember, to: &mut MlsMember, text: &[u8]) -> Result<Vec<u8>
     from.keyring_mut()
         .encrypt(0, b"", &mut frame)
         .map_err(|e| e.to_string())?;
-    match to.keyring_mut().decrypt(ms(0), b"", &mut frame) {
+    match to.keyring_mut().decrypt(ms(0), 0, b"", &mut frame) {
         Ok(Received::Plaintext { data, .. }) => Ok(data.to_vec()),
         Ok(Received::Buffered) => Err("buffered".into()),
         Err(e) => Err(e.to_string()),

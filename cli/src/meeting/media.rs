@@ -197,17 +197,6 @@ struct Place {
     marker: bool,
 }
 
-fn parse_aad(a: &[u8]) -> Option<Place> {
-    let a: &[u8; AAD_LEN] = a.try_into().ok()?;
-    Some(Place {
-        ssrc: u32::from_be_bytes([a[0], a[1], a[2], a[3]]),
-        timestamp: u32::from_be_bytes([a[4], a[5], a[6], a[7]]),
-        seq: u16::from_be_bytes([a[8], a[9]]),
-        payload_type: a[10],
-        marker: a[11] != 0,
-    })
-}
-
 struct OutStream {
     kind: Kind,
     ssrc: u32,
@@ -372,6 +361,9 @@ pub struct Inbound {
     srtp: Box<dyn SrtpTransform>,
     depacketizer: Depacketizer,
     assembler: MediaAssembler,
+    /// Where each frame the keyring holds belongs, by the token it was given with.
+    held: std::collections::HashMap<u64, Place>,
+    next_token: u64,
     pub stats: InboundStats,
 }
 
@@ -396,6 +388,8 @@ impl Inbound {
             srtp,
             depacketizer: Depacketizer::new(config),
             assembler: MediaAssembler::new(&codecs, config.reassembly, max_streams),
+            held: std::collections::HashMap::new(),
+            next_token: 0,
             stats: InboundStats::default(),
         }
     }
@@ -458,14 +452,19 @@ impl Inbound {
         );
         let started = Instant::now();
         let len = frame.data.len();
-        let result = keyring.decrypt(now, &aad, &mut frame.data);
+        let token = self.next_token;
+        self.next_token += 1;
+        let result = keyring.decrypt(now, token, &aad, &mut frame.data);
         meters.sframe_decrypt.add(started, len);
         match result {
             Ok(Received::Plaintext { data, .. }) => {
                 let data = Bytes::copy_from_slice(data);
                 self.plaintext(place, data)
             }
-            Ok(Received::Buffered) => None,
+            Ok(Received::Buffered) => {
+                self.held.insert(token, place);
+                None
+            }
             Err(e) => Some(Outcome::Refused {
                 ssrc,
                 timestamp: place.timestamp,
@@ -512,13 +511,14 @@ impl Inbound {
 
     /// A frame the keyring held back decrypted once its epoch arrived.
     pub fn decrypted_later(&mut self, d: DecryptedFrame) -> Option<Outcome> {
-        let place = parse_aad(&d.metadata)?;
-        self.plaintext(place, Bytes::from(d.plaintext))
+        let place = self.held.remove(&d.token)?;
+        let data = Bytes::copy_from_slice(d.plaintext());
+        self.plaintext(place, data)
     }
 
     /// A frame the keyring held back was given up.
-    pub fn dropped_later(d: &DroppedFrame) -> Option<Outcome> {
-        let place = parse_aad(&d.metadata)?;
+    pub fn dropped_later(&mut self, d: &DroppedFrame) -> Option<Outcome> {
+        let place = self.held.remove(&d.token)?;
         Some(Outcome::Refused {
             ssrc: place.ssrc,
             timestamp: place.timestamp,
@@ -530,21 +530,5 @@ impl Inbound {
     pub fn flush(&mut self) {
         self.depacketizer.flush();
         self.assembler.flush();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frame_metadata_round_trips() {
-        let a = frame_aad(0xdead_beef, 0x0102_0304, 0xfffe, 96, true);
-        let p = parse_aad(&a).unwrap_or_else(|| panic!("parses"));
-        assert_eq!(
-            (p.ssrc, p.timestamp, p.seq, p.payload_type, p.marker),
-            (0xdead_beef, 0x0102_0304, 0xfffe, 96, true)
-        );
-        assert!(parse_aad(&a[..11]).is_none());
     }
 }

@@ -656,7 +656,7 @@ impl Meeting {
                     self.record(pid, outcome);
                 }
                 Event::Dropped(d) => {
-                    let outcome = Inbound::dropped_later(&d);
+                    let outcome = self.people[pid].inbound.dropped_later(&d);
                     self.record(pid, outcome);
                 }
             }
