@@ -86,6 +86,13 @@ pub enum Error {
     },
     /// More than 15 CSRCs, or a header extension RTP cannot carry.
     InvalidMetadata(&'static str),
+    /// The caller's buffer cannot hold what is to be written into it.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes there.
+        available: usize,
+    },
     /// A codec payloader failed on the frame.
     Codec(String),
     /// The per-SSRC key derivation could not run (empty base key).
@@ -174,6 +181,9 @@ impl fmt::Display for Error {
             Self::InvalidMetadata(why) => write!(f, "invalid RTP metadata: {why}"),
             Self::Codec(why) => write!(f, "codec payloader: {why}"),
             Self::KeyDerivation => f.write_str("per-SSRC key derivation failed"),
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "buffer too small: {needed} bytes needed, {available} available")
+            }
             Self::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
         }
     }

@@ -2,15 +2,26 @@
 //! forwards what it cannot read.
 //!
 //! ```text
-//! MediaSender:   frame -> SFrame (sframe-core) -> SFrame packetizer -> SRTP (leg A) ->
+//! MediaSender:   frame -> key source seals (SFrame) -> SFrame packetizer -> SRTP (leg A) ->
 //! Sfu:           SRTP (leg A) -> read RTP header, descriptor, KID/CTR -> SRTP (leg B) ->
-//! MediaReceiver: SRTP (leg B) -> depacketizer (reorder window) -> SFrame -> frame
+//! MediaReceiver: SRTP (leg B) -> depacketizer (reorder window) -> key source opens -> frame
 //! ```
 //!
-//! Everything is sans IO: packets go in and come out as values; no socket, no clock, no async.
+//! One pipeline carries media from any key source of `sframe-core`'s traits
+//! ([`FrameSealer`](sframe_core::FrameSealer), [`FrameOpener`](sframe_core::FrameOpener)):
+//! the MLS epoch keyring of `sframe-mls`, static or ratcheting keys (`sframe_core::StaticKeys`),
+//! or per-SSRC keys ([`SsrcKeys`]). Everything is sans IO: packets go in and out of buffers
+//! the caller owns, time comes in as an argument, and one drain ([`MediaEndpoint::poll_output`])
+//! yields packets to send, frames received (also those the keyring held back until their
+//! epoch arrived) and the key source's events. Frames carry empty SFrame metadata (see
+//! [`SFRAME_METADATA`] for why).
+//!
+//! Two MLS members, Alice and Bob, keyed from the same epoch, talk through an SFU:
 //!
 //! ```
+//! use std::time::Duration;
 //! use sframe_core::CipherSuite;
+//! use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 //! use sframe_rtp::*;
 //!
 //! let suite = CipherSuite::Aes128GcmSha256_128;
@@ -19,47 +30,58 @@
 //!     master_key: vec![seed; 16],
 //!     master_salt: vec![seed; 12],
 //! };
-//! let (alice_up, bob_down) = (srtp(1), srtp(2));
-//!
-//! // Alice sends one video stream, per-frame SFrame, KID 1.
-//! let cfg = SenderConfig { suite, kid: 1, mode: Mode::PerFrame, key_mode: KeyMode::Shared, mtu: 1200 };
-//! let mut alice = MediaSender::new(cfg, b"alice's SFrame key", Box::new(WebrtcSrtp::sender(&alice_up)?))?;
-//! alice.add_stream(0xA11CE, 0, None)?;
+//! let now = Duration::ZERO;
+//! // Epoch 1 of a group with leaves 0 (Alice) and 1 (Bob); the base key is the epoch's MLS
+//! // exporter output (a stand-in here).
+//! let keyring = |own: u32| -> Result<Keyring, sframe_mls::Error> {
+//!     let mut ring = Keyring::new(KeyringConfig::new(suite))?;
+//!     ring.add_epoch(now, EpochKeys::new(1, &[7u8; 16], 1, Some(own), [0, 1])?)?;
+//!     Ok(ring)
+//! };
+//! let send = MediaSenderConfig { mode: Mode::PerFrame, mtu: 1200 };
+//! let endpoint = |own: u32, up: u8, down: u8| -> Result<MediaEndpoint<Keyring>, Box<dyn std::error::Error>> {
+//!     Ok(MediaEndpoint::new(keyring(own)?, send, MediaReceiverConfig::default(),
+//!         Box::new(WebrtcSrtp::sender(&srtp(up))?), Box::new(WebrtcSrtp::receiver(&srtp(down), 1024)?)))
+//! };
+//! let (mut alice, mut bob) = (endpoint(0, 1, 2)?, endpoint(1, 3, 4)?);
+//! // Alice's video: SSRC 0xA11CE, MLS context 1.
+//! alice.add_send_stream(0xA11CE, 0, 1, None)?;
+//! bob.add_receive_stream(0xA11CE);
 //!
 //! // The SFU terminates SRTP on each leg and holds no SFrame key.
 //! let mut sfu = Sfu::new();
-//! sfu.add_participant(1, Box::new(WebrtcSrtp::receiver(&alice_up, 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&srtp(3))?), &[0xA11CE])?;
-//! sfu.add_participant(2, Box::new(WebrtcSrtp::receiver(&srtp(4), 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&bob_down)?), &[])?;
-//!
-//! // Bob knows Alice's SFrame key and his own SRTP leg.
-//! let cfg = ReceiverConfig { suite, key_mode: KeyMode::Shared,
-//!     depacketizer: DepacketizerConfig::default(), codecs: vec![] };
-//! let mut bob = MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(&bob_down, 1024)?));
-//! bob.add_stream(0xA11CE);
-//! bob.add_key(1, b"alice's SFrame key")?;
+//! sfu.add_participant(1, Box::new(WebrtcSrtp::receiver(&srtp(1), 1024)?),
+//!     Box::new(WebrtcSrtp::sender(&srtp(2))?), &[0xA11CE])?;
+//! sfu.add_participant(2, Box::new(WebrtcSrtp::receiver(&srtp(3), 1024)?),
+//!     Box::new(WebrtcSrtp::sender(&srtp(4))?), &[])?;
 //!
 //! let frame = vec![7u8; 5000];
 //! let meta = FrameMetadata { payload_type: 96, timestamp: 3000, marker: true, ..Default::default() };
-//! let mut packets = Vec::new();
-//! alice.send_frame(0xA11CE, &frame, &meta, &mut packets)?;
-//! assert_eq!(packets.len(), 5);
-//! let mut got = None;
-//! for p in packets.iter().rev() { // in any order
-//!     let forwarded = sfu.receive(1, p)?;
-//!     for (_to, out) in forwarded.out {
-//!         if let Some(Received::Frame(f)) = bob.receive(&out)? {
-//!             got = Some(f);
+//! alice.send_frame(0xA11CE, &frame, &meta)?;
+//! let mut buf = [0u8; 1500];
+//! let mut wire = Vec::new();
+//! while let Some(out) = alice.poll_output(&mut buf)? {
+//!     if let Output::Transmit(t) = out {
+//!         wire.push(buf[..t.len].to_vec()); // to the socket
+//!     }
+//! }
+//! assert_eq!(wire.len(), 5);
+//! let mut got = Vec::new();
+//! for packet in wire.iter().rev() { // in any order
+//!     for (_to, forwarded) in sfu.receive(1, packet)?.out {
+//!         bob.handle_packet(now, &forwarded)?;
+//!         while let Some(out) = bob.poll_output(&mut buf)? {
+//!             if let Output::Frame(f) = out {
+//!                 got.push((f.place.ssrc, f.data.to_vec()));
+//!             }
 //!         }
 //!     }
 //! }
-//! assert_eq!(got.map(|f| f.data.to_vec()), Some(frame));
-//! # Ok::<(), Error>(())
+//! assert_eq!(got, [(0xA11CE, frame)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here, except [`sim`] (a simulated network
-//! and clock, for tests and the `sframe meeting` command).
+//! Modules are private; everything is re-exported here.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -70,20 +92,32 @@ mod descriptor;
 mod endpoint;
 mod error;
 mod keys;
+mod media_receiver;
+mod media_sender;
+mod metadata;
+mod mode;
 mod packetizer;
+mod pipeline_error;
 mod reassembly;
 mod rtp_view;
 mod sfu;
 pub mod sim;
 mod srtp;
+mod ssrc_keys;
 
 pub use codec::{AssembledFrame, Codec, MediaAssembler};
 pub use depacketizer::{Depacketizer, DepacketizerConfig};
 pub use descriptor::{Descriptor, Origin};
-pub use endpoint::{
-    KeyMode, MediaFrame, MediaReceiver, MediaSender, Mode, Received, ReceiverConfig, ReceiverStats,
-    SenderConfig,
+pub use endpoint::{MediaEndpoint, Output};
+pub use media_receiver::{
+    DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver,
+    MediaReceiverConfig, MediaReceiverStats, ReceiveOutput,
 };
+pub use media_sender::{MediaSender, MediaSenderConfig, Transmit};
+pub use metadata::SFRAME_METADATA;
+pub use mode::Mode;
+pub use pipeline_error::PipelineError;
+pub use ssrc_keys::SsrcKeys;
 pub use error::{Error, RtpError, SrtpError};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key};
 pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};

@@ -183,6 +183,60 @@ impl Packetizer {
         Ok(buf)
     }
 
+    /// How many packets per-frame SFrame splits a frame of `frame_len` bytes into under
+    /// `meta`, and the payload bytes of the first of them (the first `frame_len % count` get
+    /// one byte more than the rest).
+    ///
+    /// # Errors
+    /// [`Error::InvalidMetadata`], [`Error::MtuTooSmall`].
+    pub fn fragments(&mut self, meta: &FrameMetadata, frame_len: usize) -> Result<usize, Error> {
+        let budget = self.payload_budget(meta)?;
+        let count = frame_len.div_ceil(budget).max(1);
+        if count > usize::from(u16::MAX) {
+            return Err(Error::InvalidMetadata(
+                "frame needs more than 65,535 packets",
+            ));
+        }
+        Ok(count)
+    }
+
+    /// Writes the next packet (RTP header, descriptor `d`, `piece`) into `out` without
+    /// allocating, numbers it, and returns its length. `out` must also have room for the
+    /// SRTP tag after it (that room is not written). The marker is `marker`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidMetadata`]; [`Error::BufferTooSmall`] if `out` cannot hold the packet
+    /// and the SRTP tag (then no sequence number is used).
+    pub fn write_packet(
+        &mut self,
+        meta: &FrameMetadata,
+        d: Descriptor,
+        marker: bool,
+        piece: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.load(meta)?;
+        self.template.sequence_number = self.next_seq;
+        self.template.marker = marker;
+        let header_len = self.template.marshal_size();
+        let len = header_len + 1 + piece.len();
+        let needed = len + self.config.srtp_overhead;
+        let available = out.len();
+        let packet = out
+            .get_mut(..len)
+            .filter(|_| available >= needed)
+            .ok_or(Error::BufferTooSmall { needed, available })?;
+        let (header, rest) = packet.split_at_mut(header_len);
+        self.template
+            .marshal_to(header)
+            .map_err(|_| Error::InvalidMetadata("header does not marshal"))?;
+        let (descriptor, payload) = rest.split_at_mut(1);
+        descriptor.fill(d.to_byte());
+        payload.copy_from_slice(piece);
+        self.next_seq = self.next_seq.wrapping_add(1);
+        Ok(len)
+    }
+
     /// Per-frame SFrame: splits `frame` (an SFrame ciphertext) over as few packets as the MTU
     /// allows, in near-equal fragments, and appends them to `out`. The marker is set on the
     /// last packet if `meta.marker`. Returns the number of packets.
