@@ -127,6 +127,8 @@ pub struct MediaReceiverStats {
     pub srtp_other: u64,
     /// Packets that were not valid RTP (after SRTP), or had no descriptor.
     pub malformed_rtp: u64,
+    /// Packets of SSRCs beyond the depacketizer's limit.
+    pub refused_streams: u64,
     /// SFrame frames decrypted (at once or after being held).
     pub sframe_decrypted: u64,
     /// SFrame frames held by the key source.
@@ -225,7 +227,13 @@ impl<O: FrameOpener> MediaReceiver<O> {
     pub fn stats(&self) -> MediaReceiverStats {
         let mut s = self.stats;
         s.malformed_rtp += self.depacketizer.malformed();
+        s.refused_streams += self.depacketizer.refused_streams();
         s
+    }
+
+    /// The depacketizer (to inspect per-SSRC counters or pending state).
+    pub fn depacketizer(&self) -> &Depacketizer {
+        &self.depacketizer
     }
 
     /// The SFrame depacketizer's counters (duplicates, loss, incomplete frames...).

@@ -298,6 +298,14 @@ impl MediaSender {
             .as_deref_mut()
             .ok_or(Error::InvalidConfig("per-packet SFrame needs a codec"))?;
         let payloads = codec::payload(payloader, codec_budget, &Bytes::copy_from_slice(frame))?;
+        // A payloader may not split (Opus): refuse the frame before sealing anything.
+        if let Some(big) = payloads.iter().find(|p| p.len() > codec_budget) {
+            return Err(Error::PacketTooLarge {
+                size: self.config.mtu - codec_budget + big.len(),
+                mtu: self.config.mtu,
+            }
+            .into());
+        }
         let count = payloads.len();
         let mut m = meta.clone();
         for (i, payload) in payloads.iter().enumerate() {

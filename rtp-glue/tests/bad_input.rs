@@ -11,13 +11,13 @@ use bytes::Bytes;
 use common::*;
 use proptest::prelude::*;
 use sframe_rtp::{
-    Depacketizer, DepacketizerConfig, Error, KeyMode, MediaReceiver, Pushed, ReassemblyConfig,
+    Depacketizer, DepacketizerConfig, Error, Pushed, ReassemblyConfig,
     RtpError, Sfu, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp,
 };
 
 const SSRC: u32 = 0x0BAD;
 
-fn keyed_pair(profile: SrtpProfile) -> (WebrtcSrtp, MediaReceiver, SrtpKeys) {
+fn keyed_pair(profile: SrtpProfile) -> (WebrtcSrtp, Rx, SrtpKeys) {
     let keys = srtp_keys(profile, 42);
     let tx = WebrtcSrtp::sender(&keys).unwrap();
     let mut rx = media_receiver(KeyMode::Shared, &keys);

@@ -8,10 +8,16 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use sframe_core::CipherSuite;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sframe_core::{
+    CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys,
+};
 use sframe_rtp::{
-    Codec, DepacketizerConfig, KeyMode, MediaReceiver, MediaSender, Mode, ReceiverConfig,
-    SenderConfig, SrtpKeys, SrtpProfile, WebrtcSrtp,
+    Codec, Depacketizer, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
+    MediaReceiver, MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode,
+    ReassemblyStats, ReceiveOutput, SrtpKeys, SrtpProfile, SsrcKeys, WebrtcSrtp,
 };
 
 /// The seeded generator the library's simulator uses.
@@ -168,22 +174,243 @@ pub fn sframe_base_key(participant: u32) -> Vec<u8> {
     format!("SFrame base key of participant {participant} ----").into_bytes()
 }
 
-pub fn media_sender(mode: Mode, key_mode: KeyMode, kid: u64, keys: &SrtpKeys) -> MediaSender {
-    let cfg = SenderConfig {
-        suite: SUITE,
-        kid,
-        mode,
-        key_mode,
-        mtu: MTU,
-    };
+/// Which key source the test endpoints use: one static key per sender (the core's
+/// `StaticKeys`), or the draft's per-SSRC keys (`SsrcKeys`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyMode {
+    Shared,
+    PerSsrc,
+}
+
+/// Either key source, as one type, so test endpoints of both kinds can sit in one list: the
+/// key-source traits compose.
+#[derive(Debug)]
+pub enum TestKeys {
+    Shared(StaticKeys),
+    PerSsrc(SsrcKeys),
+}
+
+impl FrameSealer for TestKeys {
+    type Error = Error;
+
+    fn suite(&self) -> CipherSuite {
+        SUITE
+    }
+
+    fn next_header(&mut self, stream: u64) -> Result<Header, Error> {
+        match self {
+            Self::Shared(k) => Ok(k.next_header(stream)?),
+            Self::PerSsrc(k) => k.next_header(stream),
+        }
+    }
+
+    fn seal<'a>(
+        &mut self,
+        stream: u64,
+        metadata: &[u8],
+        buf: &'a mut [u8],
+        plaintext: std::ops::Range<usize>,
+    ) -> Result<&'a mut [u8], Error> {
+        match self {
+            Self::Shared(k) => Ok(k.seal(stream, metadata, buf, plaintext)?),
+            Self::PerSsrc(k) => k.seal(stream, metadata, buf, plaintext),
+        }
+    }
+}
+
+impl FrameOpener for TestKeys {
+    type Error = Error;
+    type Event = std::convert::Infallible;
+
+    fn open<'a>(
+        &mut self,
+        now: Duration,
+        stream: u64,
+        token: u64,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<Opened<'a>, Error> {
+        match self {
+            Self::Shared(k) => Ok(k.open(now, stream, token, metadata, frame)?),
+            Self::PerSsrc(k) => k.open(now, stream, token, metadata, frame),
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<OpenerEvent<Error, Self::Event>> {
+        None
+    }
+}
+
+/// A sending endpoint for tests: the library's `MediaSender` and its key source, packets
+/// collected into a list.
+#[derive(Debug)]
+pub struct Tx {
+    keys: TestKeys,
+    kid: u64,
+    base_key: Vec<u8>,
+    sender: MediaSender,
+}
+
+impl Tx {
+    pub fn add_stream(&mut self, ssrc: u32, first_seq: u16, codec: Option<Codec>) -> Result<(), Error> {
+        let key_stream = match &mut self.keys {
+            TestKeys::Shared(_) => self.kid,
+            TestKeys::PerSsrc(k) => {
+                k.add_send_stream(ssrc, self.kid, &self.base_key)?;
+                u64::from(ssrc)
+            }
+        };
+        self.sender.add_stream(ssrc, first_seq, key_stream, codec)
+    }
+
+    /// Seals and packetizes one frame; appends its SRTP packets to `out`.
+    pub fn send_frame(
+        &mut self,
+        ssrc: u32,
+        frame: &[u8],
+        meta: &FrameMetadata,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<usize, Error> {
+        let n = self
+            .sender
+            .send_frame(&mut self.keys, ssrc, frame, meta)
+            .map_err(|e| match e {
+                sframe_rtp::PipelineError::Media(e) | sframe_rtp::PipelineError::KeySource(e) => e,
+            })?;
+        let mut buf = vec![0u8; MTU];
+        while let Some(t) = self.sender.poll_transmit(&mut buf)? {
+            out.push(buf[..t.len].to_vec());
+        }
+        Ok(n)
+    }
+}
+
+pub fn media_sender(mode: Mode, key_mode: KeyMode, kid: u64, keys: &SrtpKeys) -> Tx {
     let srtp = WebrtcSrtp::sender(keys).unwrap();
-    MediaSender::new(cfg, &sframe_base_key(kid as u32), Box::new(srtp)).unwrap()
+    let base_key = sframe_base_key(kid as u32);
+    let keys = match key_mode {
+        KeyMode::Shared => {
+            let mut k = StaticKeys::new(SUITE);
+            k.sender.add_key(kid, &base_key).unwrap();
+            TestKeys::Shared(k)
+        }
+        KeyMode::PerSsrc => TestKeys::PerSsrc(SsrcKeys::new(SUITE)),
+    };
+    Tx {
+        keys,
+        kid,
+        base_key,
+        sender: MediaSender::new(MediaSenderConfig { mode, mtu: MTU }, Box::new(srtp)),
+    }
 }
 
 pub const VIDEO_PT: u8 = 96;
 pub const AUDIO_PT: u8 = 111;
 
-pub fn media_receiver(key_mode: KeyMode, keys: &SrtpKeys) -> MediaReceiver {
+/// A received frame, owned (the pipeline lends it until the next call).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaFrame {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub timestamp: u32,
+    pub marker: bool,
+    pub first_seq: u16,
+    pub packets: u16,
+    pub kid: u64,
+    pub data: Bytes,
+}
+
+/// What a test receiver got from one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    Frame(MediaFrame),
+    Assembled(MediaFrame),
+    Payload(MediaFrame),
+}
+
+/// A receiving endpoint for tests: the library's `MediaReceiver` and its key source; a frame
+/// the key source refuses comes back as that error, as a caller would see it.
+#[derive(Debug)]
+pub struct Rx {
+    keys: TestKeys,
+    receiver: MediaReceiver<TestKeys>,
+}
+
+impl Rx {
+    pub fn add_stream(&mut self, ssrc: u32) {
+        self.receiver.add_stream(ssrc);
+    }
+
+    pub fn add_key(&mut self, kid: u64, base_key: &[u8]) -> Result<(), Error> {
+        match &mut self.keys {
+            TestKeys::Shared(k) => Ok(k.receiver.add_key(kid, base_key)?),
+            TestKeys::PerSsrc(_) => Err(Error::InvalidConfig("per-SSRC receiver")),
+        }
+    }
+
+    pub fn add_stream_key(&mut self, ssrc: u32, kid: u64, base_key: &[u8]) -> Result<(), Error> {
+        match &mut self.keys {
+            TestKeys::PerSsrc(k) => k.add_receive_stream(ssrc, kid, base_key)?,
+            TestKeys::Shared(_) => return Err(Error::InvalidConfig("shared-key receiver")),
+        }
+        self.receiver.add_stream(ssrc);
+        Ok(())
+    }
+
+    pub fn receive(&mut self, packet: &[u8]) -> Result<Option<Received>, Error> {
+        self.receiver.handle_packet(&mut self.keys, Duration::ZERO, packet)?;
+        let mut got = Ok(None);
+        while let Some(out) = self.receiver.poll_output(&mut self.keys) {
+            got = match out {
+                ReceiveOutput::Frame(f) => {
+                    let frame = MediaFrame {
+                        ssrc: f.place.ssrc,
+                        payload_type: f.place.payload_type,
+                        timestamp: f.place.timestamp,
+                        marker: f.place.marker,
+                        first_seq: f.place.first_seq,
+                        packets: f.place.packets,
+                        kid: f.header.kid,
+                        data: Bytes::copy_from_slice(f.data),
+                    };
+                    Ok(Some(match f.kind {
+                        FrameKind::Frame => Received::Frame(frame),
+                        FrameKind::Assembled => Received::Assembled(frame),
+                        FrameKind::Payload => Received::Payload(frame),
+                    }))
+                }
+                ReceiveOutput::Dropped(d) => Err(match d.cause {
+                    FrameDrop::KeySource(e) => e,
+                    FrameDrop::Codec => Error::CodecPayload,
+                }),
+                ReceiveOutput::KeySource(never) => match never {},
+            };
+        }
+        got
+    }
+
+    pub fn stats(&self) -> MediaReceiverStats {
+        self.receiver.stats()
+    }
+
+    pub fn reassembly_stats(&self) -> ReassemblyStats {
+        self.receiver.reassembly_stats()
+    }
+
+    pub fn media_assembly_stats(&self) -> ReassemblyStats {
+        self.receiver.media_assembly_stats()
+    }
+
+    pub fn depacketizer(&self) -> &Depacketizer {
+        self.receiver.depacketizer()
+    }
+
+    pub fn flush(&mut self) {
+        self.receiver.flush();
+    }
+}
+
+pub fn media_receiver(key_mode: KeyMode, keys: &SrtpKeys) -> Rx {
     media_receiver_with(
         key_mode,
         keys,
@@ -191,18 +418,19 @@ pub fn media_receiver(key_mode: KeyMode, keys: &SrtpKeys) -> MediaReceiver {
     )
 }
 
-pub fn media_receiver_with(
-    key_mode: KeyMode,
-    keys: &SrtpKeys,
-    codecs: Vec<(u8, Codec)>,
-) -> MediaReceiver {
-    let cfg = ReceiverConfig {
-        suite: SUITE,
-        key_mode,
+pub fn media_receiver_with(key_mode: KeyMode, keys: &SrtpKeys, codecs: Vec<(u8, Codec)>) -> Rx {
+    let cfg = MediaReceiverConfig {
         depacketizer: DepacketizerConfig::default(),
         codecs,
     };
-    MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(keys, 1024).unwrap()))
+    let keys_ = match key_mode {
+        KeyMode::Shared => TestKeys::Shared(StaticKeys::new(SUITE)),
+        KeyMode::PerSsrc => TestKeys::PerSsrc(SsrcKeys::new(SUITE)),
+    };
+    Rx {
+        keys: keys_,
+        receiver: MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(keys, 1024).unwrap())),
+    }
 }
 
 /// Finds `needle` in `hay`.

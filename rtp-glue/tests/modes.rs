@@ -13,7 +13,7 @@ use rtp::codecs::h264::H264Packet;
 use rtp::header::{EXTENSION_PROFILE_ONE_BYTE, Extension};
 use rtp::packetizer::Depacketizer;
 use sframe_rtp::{
-    Codec, Descriptor, Error, FrameMetadata, KeyMode, MediaFrame, Mode, Origin, Received, RtpView,
+    Codec, Descriptor, Error, FrameMetadata, Mode, Origin, RtpView,
     SrtpProfile, WebrtcSrtp, rtp,
 };
 

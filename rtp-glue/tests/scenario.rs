@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use common::*;
 use sframe_rtp::{
-    Codec, Error, FrameMetadata, KeyMode, MediaReceiver, MediaSender, Mode, Received, Sfu,
+    Codec, Error, FrameMetadata, Mode, Sfu,
     SrtpError, SrtpProfile, WebrtcSrtp,
 };
 
@@ -47,8 +47,8 @@ struct SentFrame {
 }
 
 struct Participant {
-    sender: MediaSender,
-    receiver: MediaReceiver,
+    sender: Tx,
+    receiver: Rx,
     rng: Rng,
 }
 

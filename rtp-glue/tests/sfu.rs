@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use sframe_rtp::{
-    Codec, Error, FrameMetadata, KeyMode, MediaReceiver, MediaSender, Mode, Received, Sfu,
+    Codec, Error, FrameMetadata, Mode, Sfu,
     SrtpError, SrtpProfile, SrtpTransform, WebrtcSrtp,
 };
 
@@ -29,8 +29,8 @@ fn marked_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
 
 struct Meeting {
     sfu: Sfu,
-    senders: Vec<(u32, MediaSender)>,
-    receivers: Vec<(u32, MediaReceiver)>,
+    senders: Vec<(u32, Tx)>,
+    receivers: Vec<(u32, Rx)>,
 }
 
 fn meeting(mode: Mode, profile: SrtpProfile, ids: &[u32]) -> Meeting {
