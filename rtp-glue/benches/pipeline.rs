@@ -3,10 +3,12 @@
 //!
 //! send:    `sframe`            SFrame encrypt only (in place)
 //!          `sframe+packetize`  ... and split into RTP packets (MTU 1,200)
-//!          `send/<profile>`    ... and SRTP protect: `MediaSender::send_frame`, all of it
+//!          `send/<profile>`    ... and SRTP protect: `MediaSender::send_frame` and
+//!                              `poll_transmit` into one reused buffer, all of it
 //! receive: `unprotect/<p>`     SRTP unprotect of the frame's packets only
 //!          `depacketize+sframe` reassembly and SFrame decrypt (plaintext RTP in)
-//!          `receive/<p>`       all of it: `MediaReceiver::receive` for each packet
+//!          `receive/<p>`       all of it: `MediaReceiver::handle_packet` and `poll_output`
+//!                              for each packet
 //!
 //! Before criterion runs, allocations per packet and per frame of each stage are counted with
 //! a counting global allocator and printed.
@@ -24,11 +26,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput};
-use sframe_core::{CipherSuite, Receiver, Sender};
+use sframe_core::{CipherSuite, Receiver, Sender, StaticKeys};
 use sframe_rtp::{
-    Codec, Depacketizer, DepacketizerConfig, FrameMetadata, KeyMode, MediaReceiver, MediaSender,
-    Mode, Origin, Packetizer, PacketizerConfig, Pushed, ReceiverConfig, SenderConfig, SrtpKeys,
-    SrtpProfile, SrtpTransform, WebrtcSrtp,
+    Depacketizer, DepacketizerConfig, FrameMetadata, MediaReceiver, MediaReceiverConfig,
+    MediaSender, MediaSenderConfig, Mode, Origin, Packetizer, PacketizerConfig, Pushed,
+    ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp,
 };
 
 struct CountingAllocator;
@@ -103,36 +105,88 @@ fn meta() -> FrameMetadata {
     }
 }
 
-fn sender(profile: SrtpProfile) -> MediaSender {
-    let cfg = SenderConfig {
-        suite: SUITE,
-        kid: KID,
-        mode: Mode::PerFrame,
-        key_mode: KeyMode::Shared,
-        mtu: MTU,
-    };
-    let mut s = MediaSender::new(
-        cfg,
-        BASE_KEY,
-        Box::new(WebrtcSrtp::sender(&keys(profile)).unwrap()),
-    )
-    .unwrap();
-    s.add_stream(SSRC, 0, Some(Codec::Vp8)).unwrap();
-    s
+/// The library's sender with static keys.
+struct Tx {
+    keys: StaticKeys,
+    sender: MediaSender,
+    buf: Vec<u8>,
 }
 
-fn receiver(profile: SrtpProfile) -> MediaReceiver {
-    let cfg = ReceiverConfig {
-        suite: SUITE,
-        key_mode: KeyMode::Shared,
-        depacketizer: DepacketizerConfig::default(),
-        codecs: vec![],
+impl Tx {
+    /// Sends one frame, every packet written into the same reused buffer; returns the packets.
+    fn send(&mut self, frame: &[u8]) -> usize {
+        self.sender
+            .send_frame(&mut self.keys, SSRC, frame, &meta())
+            .unwrap();
+        let mut n = 0;
+        while let Some(t) = self.sender.poll_transmit(&mut self.buf).unwrap() {
+            black_box(&self.buf[..t.len]);
+            n += 1;
+        }
+        n
+    }
+
+    /// Sends one frame and keeps a copy of each packet (to feed a receiver).
+    fn packets(&mut self, frame: &[u8]) -> Vec<Vec<u8>> {
+        self.sender
+            .send_frame(&mut self.keys, SSRC, frame, &meta())
+            .unwrap();
+        let mut out = Vec::with_capacity(64);
+        while let Some(t) = self.sender.poll_transmit(&mut self.buf).unwrap() {
+            out.push(self.buf[..t.len].to_vec());
+        }
+        out
+    }
+}
+
+fn sender(profile: SrtpProfile) -> Tx {
+    let mut keys = StaticKeys::new(SUITE);
+    keys.sender.add_key(KID, BASE_KEY).unwrap();
+    let cfg = MediaSenderConfig {
+        mode: Mode::PerFrame,
+        mtu: MTU,
     };
+    let mut sender = MediaSender::new(
+        cfg,
+        Box::new(WebrtcSrtp::sender(&keys(profile)).unwrap()),
+    );
+    sender.add_stream(SSRC, 0, KID, None).unwrap();
+    Tx {
+        keys,
+        sender,
+        buf: vec![0; MTU],
+    }
+}
+
+/// The library's receiver with static keys.
+struct Rx {
+    keys: StaticKeys,
+    receiver: MediaReceiver<StaticKeys>,
+}
+
+impl Rx {
+    /// Handles one packet and drains what it completed; returns the plaintext bytes handed out.
+    fn receive(&mut self, packet: &[u8]) -> usize {
+        self.receiver
+            .handle_packet(&mut self.keys, Duration::ZERO, packet)
+            .unwrap();
+        let mut n = 0;
+        while let Some(out) = self.receiver.poll_output(&mut self.keys) {
+            if let ReceiveOutput::Frame(f) = out {
+                n += black_box(f.data).len();
+            }
+        }
+        n
+    }
+}
+
+fn receiver(profile: SrtpProfile) -> Rx {
     let srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
-    let mut r = MediaReceiver::new(cfg, Box::new(srtp));
-    r.add_stream(SSRC);
-    r.add_key(KID, BASE_KEY).unwrap();
-    r
+    let mut receiver = MediaReceiver::new(MediaReceiverConfig::default(), Box::new(srtp));
+    receiver.add_stream(SSRC);
+    let mut keys = StaticKeys::new(SUITE);
+    keys.receiver.add_key(KID, BASE_KEY).unwrap();
+    Rx { keys, receiver }
 }
 
 fn packetizer(srtp_overhead: usize) -> Packetizer {
@@ -209,22 +263,26 @@ fn allocation_report() {
         );
         for profile in SrtpProfile::ALL {
             let mut tx = sender(profile);
+            // The receiver gets the stream from its start: a warm-up frame, then the counted.
             let mut rx = receiver(profile);
-            let mut frames: Vec<Vec<Vec<u8>>> = Vec::new();
-            let before = allocations();
-            for _ in 0..n {
-                let mut out = Vec::with_capacity(64);
-                tx.send_frame(SSRC, &frame, &meta(), &mut out).unwrap();
-                frames.push(out);
+            for w in tx.packets(&frame) {
+                rx.receive(&w);
             }
-            let send = allocations() - before;
+            let frames: Vec<Vec<Vec<u8>>> = (0..n).map(|_| tx.packets(&frame)).collect();
             let before = allocations();
             for pkts in &frames {
                 for w in pkts {
-                    black_box(rx.receive(w).unwrap());
+                    black_box(rx.receive(w));
                 }
             }
             let recv = allocations() - before;
+            // The sender, warmed up, writing every packet into one reused buffer.
+            tx.send(&frame);
+            let before = allocations();
+            for _ in 0..n {
+                black_box(tx.send(&frame));
+            }
+            let send = allocations() - before;
             line += &format!(
                 ", send/{profile:?} {}, receive/{profile:?} {}",
                 per(send),
@@ -257,10 +315,7 @@ fn send_stages(c: &mut Criterion) {
         for profile in SrtpProfile::ALL {
             let mut tx = sender(profile);
             group.bench_function(format!("{name}/sframe+packetize+srtp/{profile:?}"), |b| {
-                b.iter(|| {
-                    out.clear();
-                    black_box(tx.send_frame(SSRC, &frame, &meta(), &mut out))
-                })
+                b.iter(|| black_box(tx.send(&frame)))
             });
         }
     }
@@ -275,11 +330,7 @@ fn receive_stages(c: &mut Criterion) {
         for profile in SrtpProfile::ALL {
             // Fresh packets every iteration (SRTP and SFrame refuse replays), made untimed.
             let mut tx = sender(profile);
-            let fresh = |tx: &mut MediaSender| {
-                let mut out = Vec::with_capacity(64);
-                tx.send_frame(SSRC, &frame, &meta(), &mut out).unwrap();
-                out
-            };
+            let fresh = |tx: &mut Tx| tx.packets(&frame);
             let mut srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
             srtp.allow_ssrc(SSRC);
             group.bench_function(format!("{name}/srtp_unprotect/{profile:?}"), |b| {
