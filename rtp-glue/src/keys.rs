@@ -6,39 +6,38 @@
 //! with the SSRC as a 4-byte big-endian salt and the suite's own hash. The result is the base
 //! key of that stream's SFrame key schedule; every stream keeps the same KID.
 //!
-//! `sframe-core` keeps its HKDF private and salt-less, so this uses the RustCrypto `hkdf` crate
-//! directly; the draft's test vectors (all eight suites) pin it down in the tests below.
+//! The derivation runs through `sframe-core`'s crypto backends ([`hkdf_secret`]) and the
+//! result stays in the core's zeroizing [`Secret`]; the draft's test vectors (all eight suites)
+//! pin it down in the tests below.
 
-use hkdf::Hkdf;
-use sframe_core::{CipherSuite, Secret};
-use sha2::{Sha256, Sha512};
+use sframe_core::{Backend, CipherSuite, Secret, hkdf_secret};
 
 use crate::error::Error;
 
 /// The HKDF-Expand label of the draft.
 pub const SSRC_KEY_LABEL: &[u8] = b"SFrame 1.0 RTP Stream";
 
-/// Derives the per-SSRC base key of `ssrc` from the session's `base_key`.
+/// Derives the per-SSRC base key of `ssrc` from the session's `base_key`, on the default
+/// backend.
 ///
 /// # Errors
 /// [`Error::KeyDerivation`] for an empty base key.
 pub fn ssrc_base_key(suite: CipherSuite, base_key: &[u8], ssrc: u32) -> Result<Secret, Error> {
-    if base_key.is_empty() {
-        return Err(Error::KeyDerivation);
-    }
-    let salt = ssrc.to_be_bytes();
-    let mut out = [0u8; 64];
-    let len = suite.hash_len();
-    let okm = out.get_mut(..len).ok_or(Error::KeyDerivation)?;
-    let expanded = if len == 32 {
-        Hkdf::<Sha256>::new(Some(&salt), base_key).expand(SSRC_KEY_LABEL, okm)
-    } else {
-        Hkdf::<Sha512>::new(Some(&salt), base_key).expand(SSRC_KEY_LABEL, okm)
-    };
-    expanded.map_err(|_| Error::KeyDerivation)?;
-    let secret = Secret::new(okm).map_err(|_| Error::KeyDerivation);
-    out.fill(0);
-    secret
+    ssrc_base_key_with(Backend::default(), suite, base_key, ssrc)
+}
+
+/// As [`ssrc_base_key`], on `backend`.
+///
+/// # Errors
+/// [`Error::KeyDerivation`] for an empty base key.
+pub fn ssrc_base_key_with(
+    backend: Backend,
+    suite: CipherSuite,
+    base_key: &[u8],
+    ssrc: u32,
+) -> Result<Secret, Error> {
+    hkdf_secret(backend, suite, &ssrc.to_be_bytes(), base_key, SSRC_KEY_LABEL)
+        .map_err(|_| Error::KeyDerivation)
 }
 
 #[cfg(test)]

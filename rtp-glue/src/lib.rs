@@ -119,7 +119,7 @@ pub use mode::Mode;
 pub use pipeline_error::PipelineError;
 pub use ssrc_keys::SsrcKeys;
 pub use error::{Error, RtpError, SrtpError};
-pub use keys::{SSRC_KEY_LABEL, ssrc_base_key};
+pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};
 pub use reassembly::{
     Fragment, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig, ReassemblyStats,

@@ -1,6 +1,6 @@
 //! Per-SSRC SFrame keys as a key source (draft-ietf-avtcore-rtp-sframe, "SFrame SDP RTP Key
 //! Management"): every RTP stream gets its own SFrame context, keyed with the stream's base key
-//! derived from the session's (see [`ssrc_base_key`]), all under the same KID. A stream's key
+//! derived from the session's (see [`ssrc_base_key`](crate::ssrc_base_key)), all under the same KID. A stream's key
 //! may ratchet (RFC 9605 section 5.1): the sender moves it forward with
 //! [`SsrcKeys::ratchet`], and the receiver follows on the first frame under the new step.
 //!
@@ -17,7 +17,7 @@ use sframe_core::{
 };
 
 use crate::error::Error;
-use crate::keys::ssrc_base_key;
+use crate::keys::ssrc_base_key_with;
 
 /// One sending stream: its own SFrame context and the KID it sends under now.
 #[derive(Debug)]
@@ -67,7 +67,7 @@ impl SsrcKeys {
     /// [`Error::SFrame`].
     pub fn add_send_stream(&mut self, ssrc: u32, kid: u64, base_key: &[u8]) -> Result<(), Error> {
         self.check_new_send(ssrc)?;
-        let key = ssrc_base_key(self.suite, base_key, ssrc)?;
+        let key = ssrc_base_key_with(self.backend, self.suite, base_key, ssrc)?;
         let mut sender = Sender::with_backend(self.suite, self.backend);
         sender.add_key(kid, key.expose())?;
         self.senders.insert(ssrc, SendStream { sender, kid });
@@ -88,7 +88,7 @@ impl SsrcKeys {
         base_key: &[u8],
     ) -> Result<u64, Error> {
         self.check_new_send(ssrc)?;
-        let key = ssrc_base_key(self.suite, base_key, ssrc)?;
+        let key = ssrc_base_key_with(self.backend, self.suite, base_key, ssrc)?;
         let mut sender = Sender::with_backend(self.suite, self.backend);
         let kid = sender.add_ratcheting_key(generation, r_bits, key.expose())?;
         self.senders.insert(ssrc, SendStream { sender, kid });
@@ -125,7 +125,7 @@ impl SsrcKeys {
     /// # Errors
     /// [`Error::KeyDerivation`]; [`Error::SFrame`] if the KID is in use for this SSRC.
     pub fn add_receive_stream(&mut self, ssrc: u32, kid: u64, base_key: &[u8]) -> Result<(), Error> {
-        let key = ssrc_base_key(self.suite, base_key, ssrc)?;
+        let key = ssrc_base_key_with(self.backend, self.suite, base_key, ssrc)?;
         self.receiver(ssrc).add_key(kid, key.expose())?;
         Ok(())
     }
@@ -141,7 +141,7 @@ impl SsrcKeys {
         at: RatchetKid,
         base_key: &[u8],
     ) -> Result<(), Error> {
-        let key = ssrc_base_key(self.suite, base_key, ssrc)?;
+        let key = ssrc_base_key_with(self.backend, self.suite, base_key, ssrc)?;
         self.receiver(ssrc).add_ratcheting_key(at, key.expose())?;
         Ok(())
     }

@@ -124,7 +124,7 @@ impl KeySchedule {
         }
         let hash = suite.hash();
         let mut secret = Secret::zeroed(suite.hash_len())?;
-        backend.hkdf_extract(hash, base_key, secret.expose_mut())?;
+        backend.hkdf_extract(hash, &[], base_key, secret.expose_mut())?;
         let kid_bytes = kid.to_be_bytes();
         let suite_bytes = suite.id().to_be_bytes();
         let mut key = Secret::zeroed(suite.key_len())?;
@@ -170,7 +170,7 @@ pub fn ratchet_base_key(
     }
     let hash = suite.hash();
     let mut prk = Secret::zeroed(suite.hash_len())?;
-    backend.hkdf_extract(hash, base_key, prk.expose_mut())?;
+    backend.hkdf_extract(hash, &[], base_key, prk.expose_mut())?;
     let mut next = Secret::zeroed(suite.hash_len())?;
     backend.hkdf_expand(
         hash,
@@ -179,6 +179,30 @@ pub fn ratchet_base_key(
         next.expose_mut(),
     )?;
     Ok(next)
+}
+
+/// `HKDF-Expand(HKDF-Extract(salt, ikm), info, Nh)` with the hash of `suite`, as a secret of
+/// `Nh` bytes: the derivation other SFrame key schemes build on (draft-ietf-avtcore-rtp-sframe
+/// derives per-SSRC base keys this way, the SSRC as the salt).
+///
+/// # Errors
+/// [`Error::EmptyBaseKey`] for an empty `ikm`.
+pub fn hkdf_secret(
+    backend: Backend,
+    suite: CipherSuite,
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+) -> Result<Secret, Error> {
+    if ikm.is_empty() {
+        return Err(Error::EmptyBaseKey);
+    }
+    let hash = suite.hash();
+    let mut prk = Secret::zeroed(suite.hash_len())?;
+    backend.hkdf_extract(hash, salt, ikm, prk.expose_mut())?;
+    let mut out = Secret::zeroed(suite.hash_len())?;
+    backend.hkdf_expand(hash, prk.expose(), &[info], out.expose_mut())?;
+    Ok(out)
 }
 
 /// The nonce for counter `ctr`: the salt XOR the counter, big-endian in the last 8 bytes.

@@ -78,8 +78,8 @@ pub use crypto::Backend;
 pub use error::Error;
 pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{
-    Aead, KeySchedule, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, derive_subkeys, nonce,
-    ratchet_base_key,
+    Aead, KeySchedule, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, derive_subkeys, hkdf_secret,
+    nonce, ratchet_base_key,
 };
 pub use key_source::{
     FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,

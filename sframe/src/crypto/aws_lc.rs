@@ -14,10 +14,15 @@ fn hmac_alg(hash: Hash) -> hmac::Algorithm {
     }
 }
 
-pub(super) fn hkdf_extract(hash: Hash, ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
+pub(super) fn hkdf_extract(
+    hash: Hash,
+    salt: &[u8],
+    ikm: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
     // HKDF-Extract(salt, ikm) = HMAC(salt, ikm); an empty salt is the same key as Nh zeros.
     // aws-lc-rs keeps its `Prk` opaque, so compute it as the HMAC to expose the secret.
-    let tag = hmac::sign(&hmac::Key::new(hmac_alg(hash), &[]), ikm);
+    let tag = hmac::sign(&hmac::Key::new(hmac_alg(hash), salt), ikm);
     let prk = tag.as_ref();
     out.get_mut(..prk.len())
         .ok_or(Error::Crypto)?

@@ -66,13 +66,19 @@ impl Backend {
         }
     }
 
-    /// `HKDF-Extract(salt = "", ikm)` into `out` (exactly `Nh` bytes).
-    pub(crate) fn hkdf_extract(self, hash: Hash, ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    /// `HKDF-Extract(salt, ikm)` into `out` (exactly `Nh` bytes).
+    pub(crate) fn hkdf_extract(
+        self,
+        hash: Hash,
+        salt: &[u8],
+        ikm: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
         match self {
             #[cfg(feature = "aws-lc-rs")]
-            Self::AwsLc => aws_lc::hkdf_extract(hash, ikm, out),
+            Self::AwsLc => aws_lc::hkdf_extract(hash, salt, ikm, out),
             #[cfg(feature = "rustcrypto")]
-            Self::RustCrypto => rust_crypto::hkdf_extract(hash, ikm, out),
+            Self::RustCrypto => rust_crypto::hkdf_extract(hash, salt, ikm, out),
         }
     }
 

@@ -12,17 +12,22 @@ use super::ctr_hmac::{CtrCipher, MacKey, MacRunning};
 use crate::Error;
 use crate::suite::{Hash, MAX_HASH_LEN};
 
-pub(super) fn hkdf_extract(hash: Hash, ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
-    fn extract<D: hmac::EagerHash>(ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let (prk, _) = hkdf::Hkdf::<D>::extract(Some(&[]), ikm);
+pub(super) fn hkdf_extract(
+    hash: Hash,
+    salt: &[u8],
+    ikm: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    fn extract<D: hmac::EagerHash>(salt: &[u8], ikm: &[u8], out: &mut [u8]) -> Result<(), Error> {
+        let (prk, _) = hkdf::Hkdf::<D>::extract(Some(salt), ikm);
         out.get_mut(..prk.len())
             .ok_or(Error::Crypto)?
             .copy_from_slice(&prk);
         Ok(())
     }
     match hash {
-        Hash::Sha256 => extract::<Sha256>(ikm, out),
-        Hash::Sha512 => extract::<Sha512>(ikm, out),
+        Hash::Sha256 => extract::<Sha256>(salt, ikm, out),
+        Hash::Sha512 => extract::<Sha512>(salt, ikm, out),
     }
 }
 
