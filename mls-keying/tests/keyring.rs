@@ -507,3 +507,52 @@ fn a_removal_whose_leaf_a_joiner_reuses_still_switches_at_once() {
         })
     );
 }
+
+#[test]
+fn a_large_e_holds_at_most_max_epochs() {
+    // (E, max_epochs, context): at E = 63 with S = 1 the KID has no context bits left.
+    for (e, max_epochs, context) in [(20u8, 16usize, 3u64), (63, 3, 0), (5, 40, 3)] {
+        let mut c = config(e);
+        c.max_epochs = max_epochs;
+        // The effective window: the smaller of max_epochs and 2^E.
+        let window = max_epochs.min(1usize.checked_shl(u32::from(e)).unwrap_or(usize::MAX));
+        let mut alice = Keyring::new(c).unwrap();
+        let mut bob = Keyring::new(c).unwrap();
+        let mut frames = Vec::new();
+        for epoch in 1..=100u64 {
+            alice.add_epoch(ms(epoch), keys(epoch, 0, &[0, 1])).unwrap();
+            bob.add_epoch(ms(epoch), keys(epoch, 1, &[0, 1])).unwrap();
+            alice.acknowledge(ms(epoch), 1, epoch);
+            assert_eq!(alice.sending_epoch(), Some(epoch));
+            frames.push((epoch, frame(&mut alice, context, b"x")));
+            let held: Vec<u64> = bob.epochs().collect();
+            let oldest = epoch.saturating_sub(window as u64 - 1).max(1);
+            assert_eq!(held, (oldest..=epoch).collect::<Vec<_>>(), "E {e}, epoch {epoch}");
+            assert!(held.len() <= max_epochs);
+        }
+        // The oldest went for a rollover, and each held epoch still reads its frames, with
+        // the sender and context its KID names under E.
+        let retired: Vec<Event> = events(&mut bob)
+            .into_iter()
+            .filter(|ev| matches!(ev, Event::Retired { .. }))
+            .collect();
+        assert_eq!(retired.len(), 100 - window, "E {e}");
+        assert!(retired.iter().all(|ev| matches!(
+            ev,
+            Event::Retired {
+                reason: RetireReason::Rollover,
+                ..
+            }
+        )));
+        for (epoch, mut f) in frames.into_iter().rev().take(window) {
+            let Received::Plaintext { info, data } = bob.decrypt(ms(101), b"md", &mut f).unwrap()
+            else {
+                panic!("epoch {epoch} is held")
+            };
+            assert_eq!(
+                (info.epoch, info.sender_index, info.context, &data[..]),
+                (epoch, 0, context, &b"x"[..])
+            );
+        }
+    }
+}
