@@ -111,12 +111,14 @@ impl core::fmt::Debug for EpochKeys {
 impl EpochKeys {
     /// `base_key` is `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of `epoch`; `own_index` is
     /// this member's leaf index (`None` for a receive-only keyring); `members` are the leaf
-    /// indices of the epoch's members. `S` is the RFC's, from this roster:
-    /// [`sender_bits_for_leaves`](crate::sender_bits_for_leaves) of the members and the own
-    /// index, so no index is ever truncated.
+    /// indices of the epoch's members. `S` is the RFC's, from this roster alone (so every
+    /// member given the same roster gets the same `S`):
+    /// [`sender_bits_for_leaves`](crate::sender_bits_for_leaves), which no member's index
+    /// exceeds.
     ///
     /// # Errors
-    /// [`Error::BaseKeyLength`] for an empty or oversized key.
+    /// [`Error::SenderIndexOutOfRange`] if `own_index` is not in the roster and does not fit
+    /// in its `S`; [`Error::BaseKeyLength`] for an empty or oversized key.
     pub fn new(
         epoch: u64,
         base_key: &[u8],
@@ -126,7 +128,11 @@ impl EpochKeys {
         let mut members: Vec<u32> = members.into_iter().collect();
         members.sort_unstable();
         members.dedup();
-        let sender_bits = sender_bits_for_leaves(members.iter().chain(own_index.iter()).copied());
+        let sender_bits = sender_bits_for_leaves(members.iter().copied());
+        let max = KidLayout::new(0, sender_bits)?.max_sender_index();
+        if let Some(sender_index) = own_index.filter(|&own| own > max) {
+            return Err(Error::SenderIndexOutOfRange { sender_index, max });
+        }
         if base_key.is_empty() {
             return Err(Error::BaseKeyLength {
                 expected: 1,

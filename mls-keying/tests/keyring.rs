@@ -346,7 +346,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     assert_eq!(bob.epochs().collect::<Vec<_>>(), [1, 3]);
     // A fixed S too small for a member's index (the RFC's S never is).
     assert_eq!(
-        EpochKeys::new(4, &base_key(4), Some(8), [0])
+        EpochKeys::new(4, &base_key(4), Some(8), [0, 8])
             .unwrap()
             .with_sender_bits(3)
             .map(|k| k.sender_bits()),
@@ -356,10 +356,18 @@ fn bad_input_is_typed_and_changes_nothing() {
         })
     );
     assert_eq!(
-        EpochKeys::new(4, &base_key(4), Some(8), [0])
+        EpochKeys::new(4, &base_key(4), Some(8), [0, 8])
             .unwrap()
             .sender_bits(),
         4
+    );
+    // An own index outside the roster that does not fit the roster's S.
+    assert_eq!(
+        EpochKeys::new(4, &base_key(4), Some(8), [0]).map(|k| k.sender_bits()),
+        Err(Error::SenderIndexOutOfRange {
+            sender_index: 8,
+            max: 0
+        })
     );
     // After all that, good frames still decrypt.
     let f = frame(&mut alice, 0, b"fine");
