@@ -195,9 +195,7 @@ impl Spec {
 /// rightmost member; 0 for an empty roster or leaf 0 alone).
 fn roster_bits(roster: &[u32]) -> u8 {
     roster.iter().max().map_or(0, |&m| {
-        (0..=32u8)
-            .find(|&s| u64::from(m) < 1 << s)
-            .unwrap_or(32)
+        (0..=32u8).find(|&s| u64::from(m) < 1 << s).unwrap_or(32)
     })
 }
 
@@ -338,14 +336,7 @@ impl Run {
         (!self.specs.is_empty()).then(|| usize::from(i) % self.specs.len())
     }
 
-    fn new_epoch(
-        &mut self,
-        jump: &Jump,
-        key_seed: u32,
-        len: Option<u8>,
-        sb: Option<u8>,
-        mask: u8,
-    ) {
+    fn new_epoch(&mut self, jump: &Jump, key_seed: u32, len: Option<u8>, sb: Option<u8>, mask: u8) {
         let Some(after) = self
             .specs
             .last()
@@ -436,7 +427,8 @@ impl Run {
                     "epoch {epoch} after {newest:?}"
                 );
                 assert_eq!(self.specs[i].key.len(), self.config.suite.key_len());
-                let bits = u32::from(self.config.epoch_bits) + u32::from(self.specs[i].sender_bits());
+                let bits =
+                    u32::from(self.config.epoch_bits) + u32::from(self.specs[i].sender_bits());
                 assert!(bits <= 64, "add_epoch accepted E + S = {bits}");
                 self.held.insert(epoch, i);
                 self.events(During::AddEpoch(epoch));

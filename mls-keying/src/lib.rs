@@ -14,8 +14,8 @@
 //! leaf index plus one ([`sender_bits_for_leaves`]): the tree's own leaf count gives the same
 //! `S` (RFC 9420 keeps the tree truncated to the smallest power of two above that index), and
 //! with blank leaves a member's index can exceed the member count but is never truncated. A
-//! fixed `S` ([`EpochKeys::with_sender_bits`], and `MemberConfig::fixed_sender_bits` of the adapter) is an
-//! explicit deviation, off by default.
+//! fixed `S` ([`EpochKeys::with_sender_bits`], and the adapter's
+//! `MemberConfig::fixed_sender_bits`) is an explicit deviation, off by default.
 //!
 //! The [`Keyring`] is a sans-IO state machine: epochs, acknowledgements, frames and the time
 //! go in; frames and [`Event`]s come out. It holds up to `2^E` epochs (at most
