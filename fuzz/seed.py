@@ -20,7 +20,8 @@
              and padding; real RTP packets as raw bytes; flush and stream removal.
 - keyring:   operation sequences: the lib.rs example (two epochs, acknowledgement, switch), a
              frame buffered until its epoch arrives, rollover with E = 1, buffer overflow and
-             expiry, mutated and arbitrary frames, clear.
+             expiry, mutated and arbitrary frames, clear; S changing with the roster, a fixed
+             S, E = 20 with max_epochs 3, E + S past 64.
 
 Seed files are named by content hash, so running this again rewrites the same files.
 """
@@ -291,11 +292,11 @@ MUTATIONS = 4  # None, Frame, Metadata, Truncate
 class Ops:
     """The keyring target's operations, written with `Arb`."""
 
-    def __init__(self, suite=0, epoch_bits=4, grace=500, retire=2000, at_once=False,
-                 max_frames=4, max_bytes=2000, max_age=1000, replay_window=64,
+    def __init__(self, suite=0, epoch_bits=4, max_epochs=16, grace=500, retire=2000,
+                 at_once=False, max_frames=4, max_bytes=2000, max_age=1000, replay_window=64,
                  receive_only=False) -> None:
         a = self.a = Arb()
-        a.u8(suite).u8(0).u8(epoch_bits).u16(grace).u16(retire).bool(at_once)
+        a.u8(suite).u8(0).u8(epoch_bits).u8(max_epochs).u16(grace).u16(retire).bool(at_once)
         a.u8(max_frames).u16(max_bytes).u16(max_age)
         if replay_window is None:
             a.none()
@@ -306,7 +307,8 @@ class Ops:
     def op(self, index: int) -> Arb:
         return self.a.some().variant(index, KR_OPS)
 
-    def new_epoch(self, seed: int, roster=0b11, sender_bits=3, skip=0, key_len=None):
+    def new_epoch(self, seed: int, roster=0b11, sender_bits=None, skip=0, key_len=None):
+        """sender_bits: None for the RFC's S from the roster, or a fixed S."""
         a = self.op(0)
         if skip:
             a.variant(1, JUMPS).u8(skip)
@@ -317,7 +319,11 @@ class Ops:
             a.none()
         else:
             a.some().u8(key_len)
-        a.u8(sender_bits).u8(roster)
+        if sender_bits is None:
+            a.none()
+        else:
+            a.some().u8(sender_bits)
+        a.u8(roster)
         return self
 
     def add(self, i: int, peer=False):
@@ -398,11 +404,28 @@ def keyring_seeds():
            .raw(b"", bytes([0x10, 0x00]) + b"\0" * 20).raw(b"m", bytes([0x91, 0x23, 0x45]))
            .raw(b"", b"").add(1).build())
     # Receive-only, a roster without the peer, set_members, bad epochs.
-    yield (Ops(receive_only=True, replay_window=None).new_epoch(1, roster=0b1)
+    yield (Ops(receive_only=True, replay_window=None).new_epoch(1, roster=0b1, sender_bits=3)
            .new_epoch(2, roster=0b11, sender_bits=1).new_epoch(3, key_len=5)
            .add(0).add(0, peer=True).peer_encrypt(0, b"", b"not a member").deliver(0)
            .set_members(0, 0b11).deliver(0).encrypt(0, b"", b"no").add(1).add(0).add(2)
            .ack(1, 1, to_peer=True).build())
+    # S follows the roster: 2 leaves (S = 1), 5 (S = 3), 3 (S = 2), with frames of each epoch
+    # in flight while the next is added.
+    yield (Ops().new_epoch(1, roster=0b11).add(0).add(0, peer=True)
+           .new_epoch(2, roster=0b11111).add(1).add(1, peer=True)
+           .peer_encrypt(3, b"", b"S = 3").new_epoch(3, roster=0b111).add(2)
+           .peer_encrypt(1, b"", b"still S = 3").add(2, peer=True).peer_encrypt(1, b"", b"S = 2")
+           .deliver(0).deliver(1).deliver(2).encrypt(1, b"", b"x").ack(1, 2).ack(1, 3)
+           .encrypt(2, b"", b"y").build())
+    # E = 20 with at most 3 epochs held; E = 63 with S = 1 (no context bits), 64 + S refused.
+    yield (Ops(epoch_bits=20, max_epochs=3).new_epoch(1).new_epoch(2).new_epoch(3)
+           .new_epoch(4).new_epoch(5, skip=200).add(0).add(1).add(2).add(3)
+           .add(0, peer=True).add(1, peer=True).add(2, peer=True).add(3, peer=True)
+           .peer_encrypt(7, b"", b"e4").deliver(0).add(4).encrypt(9, b"", b"z").build())
+    yield (Ops(epoch_bits=63).new_epoch(1).add(0).add(0, peer=True).encrypt(0, b"", b"a")
+           .encrypt(1, b"", b"no context bit").peer_encrypt(0, b"", b"b").deliver(0).build())
+    yield (Ops(epoch_bits=64).new_epoch(1, roster=0b1).new_epoch(2).add(0).add(1)
+           .encrypt(0, b"", b"S = 0").build())
 
 
 def main() -> None:

@@ -1,11 +1,14 @@
 //! Fuzz target `keyring`: arbitrary sequences of operations on the epoch `Keyring` of
-//! `sframe-mls` (fuzzed suite, backend, E, grace and retire times, buffer limits, replay window,
-//! own leaf index or receive-only): new epochs (number, base key, S, roster) given to it and to
+//! `sframe-mls` (fuzzed suite, backend, E up to 64 and past it, max_epochs, grace and retire
+//! times, buffer limits, replay window, own leaf index or receive-only): new epochs (number,
+//! base key, roster, S derived from the roster as RFC 9605 section 5.2 does or fixed) given to
+//! it and to
 //! a peer keyring in any order, acknowledgements, rosters replaced, time steps and timeouts,
 //! frames it encrypts, frames the peer encrypts delivered as they are, mutated or twice,
 //! arbitrary bytes as frames, and `clear`. Nothing panics, and:
 //!
-//! - at most `2^E` epochs are held, in increasing order, no two with the same low E bits;
+//! - at most `min(2^E, max_epochs)` epochs are held, in increasing order, no two with the same
+//!   low E bits;
 //! - it never encrypts with a retired epoch: every frame it produces carries the KID of
 //!   (context, own index, sending epoch) with the epoch's S and E, the sending epoch is held and
 //!   not among the epochs its `Retired` events named (unless added again since), and the frame
@@ -27,8 +30,10 @@
 //!   a replay, or the peer is not in the roster); a mutated frame or arbitrary bytes never
 //!   decrypt (except by a 2^-32 guess under the 4-byte tags of the `_32` suites, or as a byte
 //!   copy of a genuine frame);
-//! - `add_epoch` fails exactly with `StaleEpoch` / `EpochKnown` / `BaseKeyLength` when those
-//!   hold and then changes nothing; `Keyring::new` refuses exactly the invalid configurations;
+//! - `add_epoch` fails exactly with `StaleEpoch` / `EpochKnown` / `BaseKeyLength` /
+//!   `InvalidConfig` (E + S above 64) when those hold and then changes nothing; `EpochKeys`
+//!   derive S from the roster (the smallest S holding its highest leaf) unless it is fixed;
+//!   `Keyring::new` refuses exactly the invalid configurations;
 //! - after `handle_timeout(now)`, `poll_timeout()` is `None` or later than `now`.
 //!
 //! Both keyrings are built per input (their state is what is fuzzed), so a crash reproduces
@@ -43,7 +48,7 @@ use libfuzzer_sys::fuzz_target;
 use sframe_core::{Backend, CipherSuite, Header};
 use sframe_mls::{
     DropCause, EpochKeys, Error, Event, FrameInfo, Keyring, KeyringConfig, KidLayout,
-    MAX_EPOCH_BITS, MAX_SENDER_BITS, PendingLimits, Received, RetireReason,
+    MAX_EPOCH_BITS, MAX_SENDER_BITS, PendingLimits, Received, RetireReason, sender_bits_for,
 };
 
 /// The peer's leaf index; the keyring under test is leaf 0 (or receive-only).
@@ -60,8 +65,10 @@ struct Input<'a> {
     suite: u8,
     /// `Backend::ALL[backend % n]`.
     backend: u8,
-    /// E = `epoch_bits % 18` (17 is invalid).
+    /// E = `epoch_bits % 66` (65 is invalid).
     epoch_bits: u8,
+    /// `max_epochs % 20` (0 is invalid).
+    max_epochs: u8,
     switch_grace_ms: u16,
     /// May be below `switch_grace_ms` (an invalid configuration).
     retire_after_ms: u16,
@@ -91,8 +98,9 @@ enum Op<'a> {
         /// The base key: these bytes repeated to `Nk` bytes, or to `len` bytes if given.
         key_seed: u32,
         len: Option<u8>,
-        /// S = `sender_bits % 34` (33 is invalid; below 3 some leaves do not fit).
-        sender_bits: u8,
+        /// `None`: S from the roster (RFC 9605 section 5.2); `Some`: fixed S = `s % 34` (33 is
+        /// invalid; below 3 some leaves may not fit).
+        sender_bits: Option<u8>,
         /// Bit i: leaf i is a member.
         roster: u8,
     },
@@ -170,8 +178,25 @@ enum Mutation {
 struct Spec {
     epoch: u64,
     key: Vec<u8>,
-    sender_bits: u8,
+    /// A fixed S, or `None` for the RFC's.
+    fixed_sender_bits: Option<u8>,
     roster: Vec<u32>,
+}
+
+impl Spec {
+    /// S as the keyring must use it: the fixed one, or the roster's.
+    fn sender_bits(&self) -> u8 {
+        self.fixed_sender_bits
+            .unwrap_or_else(|| roster_bits(&self.roster))
+    }
+}
+
+/// The RFC's S for a roster: the bits its highest leaf needs (the group's leaves up to its
+/// rightmost member; 0 for an empty roster or leaf 0 alone).
+fn roster_bits(roster: &[u32]) -> u8 {
+    roster.iter().max().map_or(0, |&m| {
+        (0..=32u8).find(|&s| u64::from(m) < 1 << s).unwrap_or(32)
+    })
 }
 
 /// A frame the peer encrypted.
@@ -263,6 +288,7 @@ impl Run {
             suite,
             backend,
             epoch_bits: input.epoch_bits % (MAX_EPOCH_BITS + 2),
+            max_epochs: usize::from(input.max_epochs % 20),
             switch_grace: ms(input.switch_grace_ms),
             retire_after: ms(input.retire_after_ms),
             switch_at_once_on_removal: input.switch_at_once_on_removal,
@@ -273,8 +299,9 @@ impl Run {
             },
             replay_window: input.replay_window.map(u32::from),
         };
-        let valid =
-            config.epoch_bits <= MAX_EPOCH_BITS && config.retire_after >= config.switch_grace;
+        let valid = config.epoch_bits <= MAX_EPOCH_BITS
+            && config.max_epochs >= 1
+            && config.retire_after >= config.switch_grace;
         let (ring, peer) = match (Keyring::new(config), Keyring::new(config)) {
             (Ok(ring), Ok(peer)) => {
                 assert!(valid, "an invalid configuration was accepted: {config:?}");
@@ -304,14 +331,16 @@ impl Run {
     }
 
     fn low(&self, v: u64) -> u64 {
-        v & ((1u64 << self.config.epoch_bits) - 1)
+        v & u64::MAX
+            .checked_shr(64 - u32::from(self.config.epoch_bits))
+            .unwrap_or(0)
     }
 
     fn spec_index(&self, i: u8) -> Option<usize> {
         (!self.specs.is_empty()).then(|| usize::from(i) % self.specs.len())
     }
 
-    fn new_epoch(&mut self, jump: &Jump, key_seed: u32, len: Option<u8>, sb: u8, mask: u8) {
+    fn new_epoch(&mut self, jump: &Jump, key_seed: u32, len: Option<u8>, sb: Option<u8>, mask: u8) {
         let Some(after) = self
             .specs
             .last()
@@ -335,7 +364,7 @@ impl Run {
         self.specs.push(Spec {
             epoch,
             key,
-            sender_bits: sb % (MAX_SENDER_BITS + 2),
+            fixed_sender_bits: sb.map(|s| s % (MAX_SENDER_BITS + 2)),
             roster: roster(mask),
         });
     }
@@ -343,27 +372,34 @@ impl Run {
     /// `EpochKeys` of spec `i` for `own`, or `None` (checking the error) if they are invalid.
     fn epoch_keys(&self, i: usize, own: Option<u32>) -> Option<EpochKeys> {
         let s = &self.specs[i];
-        let keys = EpochKeys::new(
-            s.epoch,
-            &s.key,
-            s.sender_bits,
-            own,
-            s.roster.iter().copied(),
-        );
-        let max = if s.sender_bits >= 32 {
-            u32::MAX
-        } else {
-            (1u32 << s.sender_bits) - 1
+        let keys = EpochKeys::new(s.epoch, &s.key, own, s.roster.iter().copied());
+        // With the roster's own S only an own index outside the roster can be too big.
+        let rfc_s = roster_bits(&s.roster);
+        let max_of = |bits: u8| u32::try_from((1u64 << bits.min(32)) - 1).unwrap_or(u32::MAX);
+        let own_too_big = own.is_some_and(|o| o > max_of(rfc_s));
+        if let Ok(k) = &keys {
+            assert_eq!(k.sender_bits(), rfc_s, "S of roster {:?}", s.roster);
+            let group_size = s.roster.iter().max().map_or(0, |&m| u64::from(m) + 1);
+            assert_eq!(rfc_s, sender_bits_for(group_size));
+        }
+        let keys = match (keys, s.fixed_sender_bits) {
+            (Ok(k), Some(fixed)) => k.with_sender_bits(fixed),
+            (keys, _) => keys,
         };
-        let too_big = s.roster.iter().chain(own.iter()).any(|&m| m > max);
+        let too_big = own_too_big
+            || s.roster
+                .iter()
+                .chain(own.iter())
+                .any(|&m| m > max_of(s.sender_bits()));
         match keys {
             Ok(k) => {
-                assert!(s.sender_bits <= MAX_SENDER_BITS && !too_big && !s.key.is_empty());
+                assert!(s.sender_bits() <= MAX_SENDER_BITS && !too_big && !s.key.is_empty());
                 assert!(s.key.len() <= sframe_core::MAX_SECRET_LEN);
+                assert_eq!(k.sender_bits(), s.sender_bits());
                 Some(k)
             }
             Err(Error::InvalidConfig(_)) => {
-                assert!(s.sender_bits > MAX_SENDER_BITS);
+                assert!(s.sender_bits() > MAX_SENDER_BITS && !own_too_big);
                 None
             }
             Err(Error::SenderIndexOutOfRange { .. }) => {
@@ -395,17 +431,29 @@ impl Run {
                     "epoch {epoch} after {newest:?}"
                 );
                 assert_eq!(self.specs[i].key.len(), self.config.suite.key_len());
+                let bits =
+                    u32::from(self.config.epoch_bits) + u32::from(self.specs[i].sender_bits());
+                assert!(bits <= 64, "add_epoch accepted E + S = {bits}");
                 self.held.insert(epoch, i);
                 self.events(During::AddEpoch(epoch));
             }
             Err(e) => {
+                let key_len = self.specs[i].key.len();
                 let expected = match before.last() {
                     Some(&n) if n == epoch => Error::EpochKnown(epoch),
                     Some(&n) if n > epoch => Error::StaleEpoch { epoch, newest: n },
-                    _ => Error::BaseKeyLength {
+                    _ if key_len != self.config.suite.key_len() => Error::BaseKeyLength {
                         expected: self.config.suite.key_len(),
-                        actual: self.specs[i].key.len(),
+                        actual: key_len,
                     },
+                    _ => {
+                        let bits = self.config.epoch_bits + self.specs[i].sender_bits();
+                        assert!(bits > 64, "add_epoch refused E + S = {bits}: {e:?}");
+                        match e {
+                            Error::InvalidConfig(_) => e,
+                            _ => Error::InvalidConfig("E + S above 64"),
+                        }
+                    }
                 };
                 assert_eq!(e, expected, "add_epoch({epoch})");
                 assert!(
@@ -479,7 +527,7 @@ impl Run {
         let spec = sending
             .and_then(|e| self.held.get(&e))
             .map(|&i| &self.specs[i]);
-        let layout = spec.map(|s| KidLayout::new(self.config.epoch_bits, s.sender_bits));
+        let layout = spec.map(|s| KidLayout::new(self.config.epoch_bits, s.sender_bits()));
         match result {
             Ok(frame) => {
                 let (Some(epoch), Some(spec), Some(Ok(layout)), Some(own)) =
@@ -719,7 +767,7 @@ impl Run {
 
     fn set_members(&mut self, epoch: u64, roster: Vec<u32>) {
         let result = self.ring.set_members(epoch, roster.iter().copied());
-        match self.held.get(&epoch).map(|&i| self.specs[i].sender_bits) {
+        match self.held.get(&epoch).map(|&i| self.specs[i].sender_bits()) {
             None => assert!(matches!(result, Err(Error::InvalidConfig(_))), "{result:?}"),
             Some(s) => {
                 let max = u32::try_from((1u64 << s) - 1).unwrap_or(u32::MAX);
@@ -902,11 +950,16 @@ impl Run {
 
     fn check_state(&self) {
         let epochs: Vec<u64> = self.ring.epochs().collect();
+        let window = 1u64
+            .checked_shl(u32::from(self.config.epoch_bits))
+            .unwrap_or(u64::MAX)
+            .min(self.config.max_epochs as u64);
         assert!(
-            epochs.len() as u64 <= 1 << self.config.epoch_bits,
-            "{} epochs held, E = {}",
+            epochs.len() as u64 <= window,
+            "{} epochs held, E = {}, max_epochs = {}",
             epochs.len(),
-            self.config.epoch_bits
+            self.config.epoch_bits,
+            self.config.max_epochs
         );
         assert!(
             epochs.windows(2).all(|w| w[0] < w[1]),

@@ -24,7 +24,7 @@ fn keyring(n: u32) -> Keyring {
     let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
     ring.add_epoch(
         Duration::ZERO,
-        EpochKeys::new(1, &[1; 16], 12, Some(0), members(n)).unwrap(),
+        EpochKeys::new(1, &[1; 16], Some(0), members(n)).unwrap(),
     )
     .unwrap();
     ring
@@ -39,7 +39,7 @@ fn keyring_epoch_change(c: &mut Criterion) {
                 || {
                     (
                         keyring(n),
-                        EpochKeys::new(2, &[2; 16], 12, Some(0), members(n)).unwrap(),
+                        EpochKeys::new(2, &[2; 16], Some(0), members(n)).unwrap(),
                     )
                 },
                 |(mut ring, keys)| {
@@ -55,7 +55,7 @@ fn keyring_epoch_change(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let mut ring = keyring(n);
-                    let keys = EpochKeys::new(2, &[2; 16], 12, Some(0), members(n)).unwrap();
+                    let keys = EpochKeys::new(2, &[2; 16], Some(0), members(n)).unwrap();
                     ring.add_epoch(Duration::from_millis(1), keys).unwrap();
                     for m in 2..n {
                         ring.acknowledge(Duration::from_millis(2), m, 2);
@@ -98,8 +98,7 @@ fn key_per_kid(c: &mut Criterion) {
 /// A group of `n` members: the leader and one observer are real clients; the others are
 /// added from key packages and never process anything (they do not need to).
 fn group_of(n: usize) -> (MlsMember, MlsMember) {
-    let mut config = MemberConfig::new(KeyringConfig::new(SUITE));
-    config.max_group_size = 4095;
+    let config = MemberConfig::new(KeyringConfig::new(SUITE));
     let mut leader = MlsMember::new(b"leader", config).unwrap();
     leader.create_group(Duration::ZERO).unwrap();
     let mut observer = MlsMember::new(b"observer", config).unwrap();
@@ -125,8 +124,7 @@ fn openmls_commit(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     for n in [100usize, 1000] {
         let (mut leader, mut observer) = group_of(n);
-        let mut config = MemberConfig::new(KeyringConfig::new(SUITE));
-        config.max_group_size = 4095;
+        let config = MemberConfig::new(KeyringConfig::new(SUITE));
         let mut next_removed = n as u32 - 1;
         g.bench_function(format!("stage_commit/{n}_members"), |b| {
             b.iter_custom(|iters| {

@@ -9,7 +9,7 @@ use sframe_core::{
 };
 
 use crate::Error;
-use crate::kid::{KidLayout, KidParts};
+use crate::kid::{KidLayout, KidParts, sender_bits_for_leaves};
 use crate::pending::{Pending, PendingFrame, PendingLimits};
 
 /// How a [`Keyring`] behaves. Times are durations on the caller's clock.
@@ -19,10 +19,16 @@ pub struct KeyringConfig {
     pub suite: CipherSuite,
     /// The SFrame crypto backend.
     pub backend: Backend,
-    /// `E`: the KID carries `epoch mod 2^E`, and at most `2^E` epochs are held. 0 to
-    /// [`MAX_EPOCH_BITS`](crate::MAX_EPOCH_BITS). With `E = 0` every new epoch replaces the
-    /// previous one at once, so a drop-free switch is impossible.
+    /// `E`: the KID carries `epoch mod 2^E`, and at most `2^E` epochs (and
+    /// [`max_epochs`](Self::max_epochs)) are held. Any value a
+    /// peer may choose, 0 to [`MAX_EPOCH_BITS`](crate::MAX_EPOCH_BITS) (each epoch's `E + S`
+    /// must stay within 64 bits). With `E = 0` every new epoch replaces the previous one at
+    /// once, so a drop-free switch is impossible.
     pub epoch_bits: u8,
+    /// At most this many epochs are held, whatever `E` allows (at least 1): a new epoch beyond
+    /// it retires the oldest ([`RetireReason::Rollover`]). The effective window is the smaller
+    /// of this and `2^E`, so a large `E` (a peer's choice) does not make memory grow.
+    pub max_epochs: usize,
     /// The sender keeps encrypting with its current epoch after a newer one is known until
     /// every member of the newer epoch acknowledged it, or this long at most.
     pub switch_grace: Duration,
@@ -45,14 +51,15 @@ pub struct KeyringConfig {
 }
 
 impl KeyringConfig {
-    /// Defaults for `suite`: E = 4, a 500 ms grace, retire after 5 s, switch at once on a
-    /// removal, [`PendingLimits`]
-    /// defaults, a 1024-frame replay window, the default backend.
+    /// Defaults for `suite`: E = 4, at most 16 epochs held, a 500 ms grace, retire after 5 s,
+    /// switch at once on a removal, [`PendingLimits`] defaults, a 1024-frame replay window, the
+    /// default backend.
     pub fn new(suite: CipherSuite) -> Self {
         Self {
             suite,
             backend: Backend::default(),
             epoch_bits: 4,
+            max_epochs: 16,
             switch_grace: Duration::from_millis(500),
             retire_after: Duration::from_secs(5),
             switch_at_once_on_removal: true,
@@ -63,6 +70,9 @@ impl KeyringConfig {
 
     fn validate(&self) -> Result<(), Error> {
         KidLayout::new(self.epoch_bits, 0)?;
+        if self.max_epochs == 0 {
+            return Err(Error::InvalidConfig("max_epochs is 0"));
+        }
         if self.retire_after < self.switch_grace {
             return Err(Error::InvalidConfig(
                 "retire_after is shorter than switch_grace",
@@ -72,8 +82,9 @@ impl KeyringConfig {
     }
 }
 
-/// One MLS epoch as the keyring needs it: the exported base key, the KID's `S`, the roster
-/// (leaf indices of the members) and the own leaf index.
+/// One MLS epoch as the keyring needs it: the exported base key, the roster (leaf indices of
+/// the members), the own leaf index, and the KID's `S`, which RFC 9605 section 5.2 derives
+/// from the epoch's group (see [`sender_bits_for_leaves`](crate::sender_bits_for_leaves)).
 pub struct EpochKeys {
     epoch: u64,
     base_key: Secret,
@@ -98,35 +109,29 @@ impl core::fmt::Debug for EpochKeys {
 }
 
 impl EpochKeys {
-    /// `base_key` is `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of `epoch`;
-    /// `sender_bits` is `S` (see [`sender_bits_for`](crate::sender_bits_for));
-    /// `own_index` is this member's leaf index (`None` for a receive-only keyring); `members`
-    /// are the leaf indices of the epoch's members.
+    /// `base_key` is `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of `epoch`; `own_index` is
+    /// this member's leaf index (`None` for a receive-only keyring); `members` are the leaf
+    /// indices of the epoch's members. `S` is the RFC's, from this roster alone (so every
+    /// member given the same roster gets the same `S`):
+    /// [`sender_bits_for_leaves`](crate::sender_bits_for_leaves), which no member's index
+    /// exceeds.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if `sender_bits` is above 32; [`Error::SenderIndexOutOfRange`]
-    /// if a member's index does not fit in `sender_bits`; [`Error::BaseKeyLength`] for an empty
-    /// or oversized key.
+    /// [`Error::SenderIndexOutOfRange`] if `own_index` is not in the roster and does not fit
+    /// in its `S`; [`Error::BaseKeyLength`] for an empty or oversized key.
     pub fn new(
         epoch: u64,
         base_key: &[u8],
-        sender_bits: u8,
         own_index: Option<u32>,
         members: impl IntoIterator<Item = u32>,
     ) -> Result<Self, Error> {
-        let layout = KidLayout::new(0, sender_bits)?;
         let mut members: Vec<u32> = members.into_iter().collect();
         members.sort_unstable();
         members.dedup();
-        if let Some(&sender_index) = members
-            .iter()
-            .chain(own_index.iter())
-            .find(|&&i| i > layout.max_sender_index())
-        {
-            return Err(Error::SenderIndexOutOfRange {
-                sender_index,
-                max: layout.max_sender_index(),
-            });
+        let sender_bits = sender_bits_for_leaves(members.iter().copied());
+        let max = KidLayout::new(0, sender_bits)?.max_sender_index();
+        if let Some(sender_index) = own_index.filter(|&own| own > max) {
+            return Err(Error::SenderIndexOutOfRange { sender_index, max });
         }
         if base_key.is_empty() {
             return Err(Error::BaseKeyLength {
@@ -158,9 +163,38 @@ impl EpochKeys {
         self
     }
 
+    /// Uses `sender_bits` as `S` instead of the RFC's value for the roster. A deviation from
+    /// RFC 9605 section 5.2, for an application whose peers fix `S` for a session (e.g. from a
+    /// maximum group size: [`sender_bits_for`](crate::sender_bits_for) of it); every member
+    /// must use the same value, and it must hold every member's index.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `sender_bits` is above
+    /// [`MAX_SENDER_BITS`](crate::MAX_SENDER_BITS); [`Error::SenderIndexOutOfRange`] if a
+    /// member's (or the own) index does not fit in it.
+    pub fn with_sender_bits(mut self, sender_bits: u8) -> Result<Self, Error> {
+        let max = KidLayout::new(0, sender_bits)?.max_sender_index();
+        if let Some(&sender_index) = self
+            .members
+            .iter()
+            .chain(self.own_index.iter())
+            .find(|&&i| i > max)
+        {
+            return Err(Error::SenderIndexOutOfRange { sender_index, max });
+        }
+        self.sender_bits = sender_bits;
+        Ok(self)
+    }
+
     /// The epoch number.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// `S`: the RFC's value for the roster, or the one given to
+    /// [`EpochKeys::with_sender_bits`].
+    pub fn sender_bits(&self) -> u8 {
+        self.sender_bits
     }
 }
 
@@ -183,7 +217,8 @@ pub enum SwitchReason {
 /// Why an epoch's keys were removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetireReason {
-    /// A newer epoch has the same low E bits, or the epoch fell out of the `2^E` window.
+    /// A newer epoch has the same low E bits, or the epoch fell out of the window (the last
+    /// `2^E` epoch numbers, and at most [`KeyringConfig::max_epochs`] epochs held).
     Rollover,
     /// `retire_after` passed since a newer epoch became known.
     Expired,
@@ -332,7 +367,13 @@ impl EpochSlot {
     }
 }
 
-/// Keys for every sender of up to `2^E` MLS epochs, and the switch between them.
+/// Keys for every sender of up to `2^E` MLS epochs (and at most
+/// [`max_epochs`](KeyringConfig::max_epochs)), and the switch between them.
+///
+/// Each epoch keeps its own `S` ([`EpochKeys::sender_bits`]): a KID is matched to its epoch by
+/// its low `E` bits alone, then split into sender and context with that epoch's `S`, so frames
+/// of an old and a new epoch are both attributed right while a commit that changes `S` (the
+/// group crossed a power of two) takes effect.
 ///
 /// Epochs go in with [`Keyring::add_epoch`] (as soon as a commit is staged, before it is
 /// merged); a new epoch decrypts at once. The sender keeps encrypting with its previous epoch
@@ -347,7 +388,7 @@ pub struct Keyring {
     config: KeyringConfig,
     /// `E` with `S = 0`: enough to read the low epoch bits of any KID.
     epoch_layout: KidLayout,
-    /// Sorted by epoch, at most `2^E`.
+    /// Sorted by epoch, at most `min(2^E, max_epochs)`.
     epochs: Vec<EpochSlot>,
     /// The epoch frames are encrypted with.
     sending: Option<u64>,
@@ -390,8 +431,11 @@ impl Keyring {
         self.epoch_layout
     }
 
-    fn window(&self) -> u64 {
-        1u64 << self.config.epoch_bits
+    /// Whether an epoch `age` numbers older than a new one is outside the `2^E` window (a
+    /// future epoch could share its low bits). Never for `E = 64`.
+    fn outside_window(&self, age: u64) -> bool {
+        age.checked_shr(u32::from(self.config.epoch_bits))
+            .is_some_and(|high| high != 0)
     }
 
     /// The epochs held, oldest first.
@@ -424,8 +468,15 @@ impl Keyring {
         self.slot(epoch).map(|s| s.members.as_slice())
     }
 
+    /// How KIDs of `epoch` are laid out (its `E` and its own `S`), if held: to tell which
+    /// epoch, sender and context a KID on the wire names.
+    pub fn kid_layout(&self, epoch: u64) -> Option<KidLayout> {
+        self.slot(epoch).map(|s| s.layout)
+    }
+
     /// Replaces the roster of `epoch` (for an adapter that learns the exact roster only when a
-    /// commit is merged). New senders are checked against it from now on.
+    /// commit is merged). New senders are checked against it from now on. The epoch keeps the
+    /// `S` it was added with (KIDs under it may be in use already).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if the epoch is not held; [`Error::SenderIndexOutOfRange`] if
@@ -458,12 +509,14 @@ impl Keyring {
 
     /// Adds an epoch: it decrypts from now on ([`Event::EpochReady`]), buffered frames for it
     /// decrypt ([`Event::Decrypted`]), an older epoch with the same low E bits (or outside the
-    /// `2^E` window) is retired, and the sender starts its switch.
+    /// `2^E` window, or beyond [`max_epochs`](KeyringConfig::max_epochs)) is retired, and the
+    /// sender starts its switch.
     ///
     /// # Errors
     /// [`Error::StaleEpoch`] if a newer epoch is held; [`Error::EpochKnown`];
     /// [`Error::BaseKeyLength`] if the key does not have the suite's `Nk` bytes;
-    /// [`Error::InvalidConfig`] for a bad `S`. The keyring is unchanged on error.
+    /// [`Error::InvalidConfig`] if the epoch's `S` plus this keyring's `E` exceed 64 bits.
+    /// The keyring is unchanged on error.
     pub fn add_epoch(&mut self, now: Duration, keys: EpochKeys) -> Result<(), Error> {
         if let Some(newest) = self.newest_epoch() {
             if keys.epoch == newest {
@@ -510,22 +563,20 @@ impl Keyring {
                 .is_some_and(|old| old.members.iter().any(|m| !slot.is_member(*m)));
         let epoch = slot.epoch;
         let low = layout.epoch_low(epoch);
-        let window = self.window();
         let mut forced = false;
         let mut i = 0;
         while i < self.epochs.len() {
             let old = &self.epochs[i];
             // Same low bits, or so old that a future epoch could share its low bits.
-            if layout.epoch_low(old.epoch) == low || epoch - old.epoch >= window {
-                let removed = self.epochs.remove(i);
-                forced |= self.sending == Some(removed.epoch);
-                self.events.push_back(Event::Retired {
-                    epoch: removed.epoch,
-                    reason: RetireReason::Rollover,
-                });
+            if layout.epoch_low(old.epoch) == low || self.outside_window(epoch - old.epoch) {
+                forced |= self.retire_rollover(i);
             } else {
                 i += 1;
             }
+        }
+        // At most max_epochs with the new one (max_epochs >= 1): the oldest beyond that go.
+        while !self.epochs.is_empty() && self.epochs.len() >= self.config.max_epochs {
+            forced |= self.retire_rollover(0);
         }
         for old in &mut self.epochs {
             old.superseded_at.get_or_insert(now);
@@ -549,6 +600,16 @@ impl Keyring {
         }
         self.maybe_switch(now);
         Ok(())
+    }
+
+    /// Retires the epoch at `i` for a rollover; whether the sender was using it.
+    fn retire_rollover(&mut self, i: usize) -> bool {
+        let removed = self.epochs.remove(i);
+        self.events.push_back(Event::Retired {
+            epoch: removed.epoch,
+            reason: RetireReason::Rollover,
+        });
+        self.sending == Some(removed.epoch)
     }
 
     /// Records that member `sender_index` can decrypt `epoch` (and every epoch before it it was

@@ -4,7 +4,9 @@
 //! commit is created or staged) the adapter exports
 //! `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` from the *staged* state, before anything is
 //! merged, and hands it to the keyring with the epoch's roster and the own leaf index. So a
-//! member decrypts a new epoch as early as MLS allows.
+//! member decrypts a new epoch as early as MLS allows. The epoch's `S` is the RFC's, from that
+//! roster (its highest leaf index plus one, the ratchet tree's leaves up to its rightmost
+//! member), unless [`MemberConfig::fixed_sender_bits`] says otherwise.
 
 use std::time::Duration;
 
@@ -18,7 +20,7 @@ use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use zeroize::Zeroizing;
 
-use crate::kid::{EXPORTER_CONTEXT, EXPORTER_LABEL, base_key_len, sender_bits_for};
+use crate::kid::{EXPORTER_CONTEXT, EXPORTER_LABEL, base_key_len};
 use crate::{EpochKeys, Error, Keyring, KeyringConfig, SecurityCode};
 
 /// How an [`MlsMember`] is set up.
@@ -28,19 +30,25 @@ pub struct MemberConfig {
     pub ciphersuite: Ciphersuite,
     /// The keyring's configuration.
     pub keyring: KeyringConfig,
-    /// The largest number of leaves the application lets a group have. `S` is the smallest
-    /// value with `max_group_size < 2^S` (RFC 9605 section 5.2), fixed for the group's
-    /// lifetime so that every member computes it alike without predicting the tree's shape.
-    pub max_group_size: u32,
+    /// `None` (the default): each epoch's `S` is the one RFC 9605 section 5.2 defines, from
+    /// that epoch's group, so it changes when the group crosses a power of two and agrees with
+    /// any peer that follows the RFC without configuring anything.
+    ///
+    /// `Some(S)`: a deviation from the RFC, for groups whose other members fix `S` for the
+    /// session (some implementations take it as a setting, e.g. from a maximum group size `M`:
+    /// then use [`sender_bits_for`](crate::sender_bits_for)`(M)`). Every member must use the
+    /// same value; an epoch with a leaf index that does not fit is refused
+    /// ([`MlsError::Keyring`] with [`Error::SenderIndexOutOfRange`]).
+    pub fixed_sender_bits: Option<u8>,
 }
 
 impl MemberConfig {
-    /// `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`, up to 255 leaves (S = 8).
+    /// `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`, `S` as the RFC defines it.
     pub fn new(keyring: KeyringConfig) -> Self {
         Self {
             ciphersuite: Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
             keyring,
-            max_group_size: 255,
+            fixed_sender_bits: None,
         }
     }
 }
@@ -60,7 +68,7 @@ pub enum MlsError {
     Removed,
     /// No commit is pending or staged.
     NothingToMerge,
-    /// The keyring refused the epoch (e.g. a leaf index beyond `max_group_size`).
+    /// The keyring refused the epoch (e.g. a leaf index beyond a fixed `S`).
     Keyring(Error),
     /// openmls failed locally (storage, randomness).
     Local(String),
@@ -118,6 +126,9 @@ pub struct CommitOutcome {
     pub self_removed: bool,
     /// The new epoch's security code (`None` for a member removed by it).
     pub security_code: Option<SecurityCode>,
+    /// The new epoch's `S` as the keyring uses it (`None` for a member removed by it): KIDs of
+    /// this epoch carry the sender index in these bits (see [`Keyring::kid_layout`]).
+    pub sender_bits: Option<u8>,
 }
 
 /// One MLS client with its group and its SFrame keyring.
@@ -150,10 +161,9 @@ impl MlsMember {
     /// [`MlsError::Keyring`] for a bad keyring configuration; [`MlsError::Local`].
     pub fn new(identity: &[u8], config: MemberConfig) -> Result<Self, MlsError> {
         let keyring = Keyring::new(config.keyring)?;
-        crate::KidLayout::new(
-            config.keyring.epoch_bits,
-            sender_bits_for(config.max_group_size),
-        )?;
+        if let Some(s) = config.fixed_sender_bits {
+            crate::KidLayout::new(config.keyring.epoch_bits, s)?;
+        }
         let provider = OpenMlsRustCrypto::default();
         let signer =
             SignatureKeyPair::new(config.ciphersuite.signature_algorithm()).map_err(local)?;
@@ -221,10 +231,6 @@ impl MlsMember {
         self.roster_corrections
     }
 
-    fn sender_bits(&self) -> u8 {
-        sender_bits_for(self.config.max_group_size)
-    }
-
     fn nk(&self) -> usize {
         base_key_len(self.config.keyring.suite)
     }
@@ -274,11 +280,11 @@ impl MlsMember {
                 .map_err(local)?,
         );
         let own = group.own_leaf_index().u32();
-        let keys = EpochKeys::new(
+        let keys = epoch_keys(
+            self.config.fixed_sender_bits,
             group.epoch().as_u64(),
             &base_key,
-            self.sender_bits(),
-            Some(own),
+            own,
             [own],
         )?;
         self.keyring.add_epoch(now, keys)?;
@@ -315,7 +321,14 @@ impl MlsMember {
         );
         let own = staged.own_leaf_index().u32();
         let members: Vec<u32> = staged.members().map(|m| m.index.u32()).collect();
-        let keys = EpochKeys::new(epoch, &base_key, self.sender_bits(), Some(own), members)?;
+        let keys = epoch_keys(
+            self.config.fixed_sender_bits,
+            epoch,
+            &base_key,
+            own,
+            members,
+        )?;
+        let sender_bits = keys.sender_bits();
         self.keyring.add_epoch(now, keys)?;
         let group = staged.into_group(&self.provider).map_err(local)?;
         self.group = Some(group);
@@ -326,6 +339,7 @@ impl MlsMember {
             removed: Vec::new(),
             self_removed: false,
             security_code: self.security_code(),
+            sender_bits: Some(sender_bits),
         })
     }
 
@@ -363,7 +377,7 @@ impl MlsMember {
                 .map_err(|e| MlsError::Rejected(e.to_string()))?;
             kps.push(kp);
         }
-        let sender_bits = self.sender_bits();
+        let fixed_sender_bits = self.config.fixed_sender_bits;
         let nk = self.nk();
         let Self {
             group,
@@ -400,11 +414,11 @@ impl MlsMember {
             .map(Zeroizing::new)
             .map_err(local)
             .and_then(|base_key| {
-                let keys = EpochKeys::new(
+                let keys = epoch_keys(
+                    fixed_sender_bits,
                     epoch,
                     &base_key,
-                    sender_bits,
-                    Some(own),
+                    own,
                     roster.iter().copied(),
                 )?
                 .with_removed(removes.iter().copied());
@@ -461,7 +475,7 @@ impl MlsMember {
         let protocol = msg
             .try_into_protocol_message()
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
-        let sender_bits = self.sender_bits();
+        let fixed_sender_bits = self.config.fixed_sender_bits;
         let nk = self.nk();
         let Self {
             group,
@@ -487,6 +501,7 @@ impl MlsMember {
             predict_roster(&current, &removed_leaves, staged.add_proposals().count());
         let self_removed = staged.self_removed();
         let mut security_code = None;
+        let mut sender_bits = None;
         if !self_removed {
             let base_key = Zeroizing::new(
                 staged
@@ -494,8 +509,9 @@ impl MlsMember {
                     .map_err(local)?,
             );
             let own = group.own_leaf_index().u32();
-            let keys = EpochKeys::new(epoch, &base_key, sender_bits, Some(own), roster)?
+            let keys = epoch_keys(fixed_sender_bits, epoch, &base_key, own, roster)?
                 .with_removed(removed_leaves.iter().copied());
+            sender_bits = Some(keys.sender_bits());
             keyring.add_epoch(now, keys)?;
             security_code = staged
                 .epoch_authenticator()
@@ -508,6 +524,7 @@ impl MlsMember {
             removed: removed_leaves,
             self_removed,
             security_code,
+            sender_bits,
         })
     }
 
@@ -534,6 +551,7 @@ impl MlsMember {
                 removed,
                 self_removed,
                 security_code: None,
+                sender_bits: None,
             });
         }
         self.after_merge(added, removed)
@@ -576,7 +594,23 @@ impl MlsMember {
             removed,
             self_removed: false,
             security_code: self.security_code(),
+            sender_bits: self.keyring.kid_layout(epoch).map(|l| l.sender_bits()),
         })
+    }
+}
+
+/// The keyring's view of an epoch: `S` from the roster (the RFC's), or the fixed one.
+fn epoch_keys(
+    fixed_sender_bits: Option<u8>,
+    epoch: u64,
+    base_key: &[u8],
+    own: u32,
+    roster: impl IntoIterator<Item = u32>,
+) -> Result<EpochKeys, Error> {
+    let keys = EpochKeys::new(epoch, base_key, Some(own), roster)?;
+    match fixed_sender_bits {
+        Some(s) => keys.with_sender_bits(s),
+        None => Ok(keys),
     }
 }
 
@@ -628,7 +662,7 @@ mod tests {
                 .export_secret(m.provider.crypto(), label, b"", 16)
                 .unwrap();
             let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
-            let keys = EpochKeys::new(0, &base_key, 8, None, [0]).unwrap();
+            let keys = EpochKeys::new(0, &base_key, None, [0]).unwrap();
             ring.add_epoch(Duration::ZERO, keys).unwrap();
             ring
         };

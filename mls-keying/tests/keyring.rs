@@ -41,14 +41,7 @@ fn base_key(epoch: u64) -> [u8; 16] {
 }
 
 fn keys(epoch: u64, own: u32, members: &[u32]) -> EpochKeys {
-    EpochKeys::new(
-        epoch,
-        &base_key(epoch),
-        4,
-        Some(own),
-        members.iter().copied(),
-    )
-    .unwrap()
+    EpochKeys::new(epoch, &base_key(epoch), Some(own), members.iter().copied()).unwrap()
 }
 
 fn events(ring: &mut Keyring) -> Vec<Event> {
@@ -287,19 +280,20 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
 
 #[test]
 fn bad_input_is_typed_and_changes_nothing() {
+    // Epoch 1 has members at leaves 0, 1 and 3 (leaf 2 blank): S = 2.
     let mut alice = Keyring::new(config(2)).unwrap();
-    alice.add_epoch(ms(0), keys(1, 0, &[0, 1])).unwrap();
+    alice.add_epoch(ms(0), keys(1, 0, &[0, 1, 3])).unwrap();
     let mut bob = Keyring::new(config(2)).unwrap();
-    bob.add_epoch(ms(0), keys(1, 1, &[0, 1])).unwrap();
-    // A KID naming leaf 9, not a member of epoch 1.
+    bob.add_epoch(ms(0), keys(1, 1, &[0, 1, 3])).unwrap();
+    // A KID naming leaf 2, not a member of epoch 1.
     let mut mallory = Keyring::new(config(2)).unwrap();
-    mallory.add_epoch(ms(0), keys(1, 9, &[0, 1, 9])).unwrap();
+    mallory.add_epoch(ms(0), keys(1, 2, &[0, 1, 2, 3])).unwrap();
     let mut f = frame(&mut mallory, 0, b"hi");
     assert_eq!(
         bob.decrypt(ms(1), 9, b"md", &mut f),
         Err(Error::UnknownSender {
             epoch: 1,
-            sender_index: 9
+            sender_index: 2
         })
     );
     assert_eq!(bob.receive_key_count(), 0);
@@ -341,7 +335,7 @@ fn bad_input_is_typed_and_changes_nothing() {
             newest: 3
         })
     );
-    let short = EpochKeys::new(4, &[1u8; 32], 4, Some(1), [0, 1]).unwrap();
+    let short = EpochKeys::new(4, &[1u8; 32], Some(1), [0, 1]).unwrap();
     assert_eq!(
         bob.add_epoch(ms(3), short),
         Err(Error::BaseKeyLength {
@@ -350,7 +344,31 @@ fn bad_input_is_typed_and_changes_nothing() {
         })
     );
     assert_eq!(bob.epochs().collect::<Vec<_>>(), [1, 3]);
-    assert!(EpochKeys::new(4, &base_key(4), 3, Some(8), [0]).is_err());
+    // A fixed S too small for a member's index (the RFC's S never is).
+    assert_eq!(
+        EpochKeys::new(4, &base_key(4), Some(8), [0, 8])
+            .unwrap()
+            .with_sender_bits(3)
+            .map(|k| k.sender_bits()),
+        Err(Error::SenderIndexOutOfRange {
+            sender_index: 8,
+            max: 7
+        })
+    );
+    assert_eq!(
+        EpochKeys::new(4, &base_key(4), Some(8), [0, 8])
+            .unwrap()
+            .sender_bits(),
+        4
+    );
+    // An own index outside the roster that does not fit the roster's S.
+    assert_eq!(
+        EpochKeys::new(4, &base_key(4), Some(8), [0]).map(|k| k.sender_bits()),
+        Err(Error::SenderIndexOutOfRange {
+            sender_index: 8,
+            max: 0
+        })
+    );
     // After all that, good frames still decrypt.
     let f = frame(&mut alice, 0, b"fine");
     assert_eq!(plaintext(&mut bob, ms(4), f).unwrap(), b"fine");
@@ -362,7 +380,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     observer
         .add_epoch(
             ms(0),
-            EpochKeys::new(1, &base_key(1), 4, None, [0]).unwrap(),
+            EpochKeys::new(1, &base_key(1), None, [0]).unwrap(),
         )
         .unwrap();
     assert_eq!(observer.send_kid_for(0), Err(Error::NotASender));
@@ -370,13 +388,20 @@ fn bad_input_is_typed_and_changes_nothing() {
         alice.send_kid_for(1 << 60),
         Err(Error::ContextOutOfRange {
             context: 1 << 60,
-            max: (1 << 58) - 1
+            max: (1 << 60) - 1
         })
     );
     let mut bad = config(2);
     bad.retire_after = ms(10);
     assert!(matches!(Keyring::new(bad), Err(Error::InvalidConfig(_))));
-    bad = config(17);
+    // Any E a peer may use fits a KID (E = 17 was refused before issue 15); past 64 bits not.
+    for e in [17, 20, 63, 64] {
+        assert!(Keyring::new(config(e)).is_ok(), "E = {e}");
+    }
+    bad = config(65);
+    assert!(matches!(Keyring::new(bad), Err(Error::InvalidConfig(_))));
+    bad = config(2);
+    bad.max_epochs = 0;
     assert!(matches!(Keyring::new(bad), Err(Error::InvalidConfig(_))));
 }
 
@@ -489,4 +514,53 @@ fn a_removal_whose_leaf_a_joiner_reuses_still_switches_at_once() {
             reason: SwitchReason::MemberRemoved
         })
     );
+}
+
+#[test]
+fn a_large_e_holds_at_most_max_epochs() {
+    // (E, max_epochs, context): at E = 63 with S = 1 the KID has no context bits left.
+    for (e, max_epochs, context) in [(20u8, 16usize, 3u64), (63, 3, 0), (5, 40, 3)] {
+        let mut c = config(e);
+        c.max_epochs = max_epochs;
+        // The effective window: the smaller of max_epochs and 2^E.
+        let window = max_epochs.min(1usize.checked_shl(u32::from(e)).unwrap_or(usize::MAX));
+        let mut alice = Keyring::new(c).unwrap();
+        let mut bob = Keyring::new(c).unwrap();
+        let mut frames = Vec::new();
+        for epoch in 1..=100u64 {
+            alice.add_epoch(ms(epoch), keys(epoch, 0, &[0, 1])).unwrap();
+            bob.add_epoch(ms(epoch), keys(epoch, 1, &[0, 1])).unwrap();
+            alice.acknowledge(ms(epoch), 1, epoch);
+            assert_eq!(alice.sending_epoch(), Some(epoch));
+            frames.push((epoch, frame(&mut alice, context, b"x")));
+            let held: Vec<u64> = bob.epochs().collect();
+            let oldest = epoch.saturating_sub(window as u64 - 1).max(1);
+            assert_eq!(held, (oldest..=epoch).collect::<Vec<_>>(), "E {e}, epoch {epoch}");
+            assert!(held.len() <= max_epochs);
+        }
+        // The oldest went for a rollover, and each held epoch still reads its frames, with
+        // the sender and context its KID names under E.
+        let retired: Vec<Event> = events(&mut bob)
+            .into_iter()
+            .filter(|ev| matches!(ev, Event::Retired { .. }))
+            .collect();
+        assert_eq!(retired.len(), 100 - window, "E {e}");
+        assert!(retired.iter().all(|ev| matches!(
+            ev,
+            Event::Retired {
+                reason: RetireReason::Rollover,
+                ..
+            }
+        )));
+        for (epoch, mut f) in frames.into_iter().rev().take(window) {
+            let Received::Plaintext { info, data } = bob.decrypt(ms(101), b"md", &mut f).unwrap()
+            else {
+                panic!("epoch {epoch} is held")
+            };
+            assert_eq!(
+                (info.epoch, info.sender_index, info.context, &data[..]),
+                (epoch, 0, context, &b"x"[..])
+            );
+        }
+    }
 }

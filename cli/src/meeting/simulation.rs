@@ -171,9 +171,13 @@ impl Meeting {
             max_age: Duration::from_secs(2),
         };
         let mut member_config = MemberConfig::new(keyring);
-        member_config.max_group_size = MAX_GROUP;
-        let layout =
-            KidLayout::new(EPOCH_BITS, sender_bits_for(MAX_GROUP)).map_err(|e| e.to_string())?;
+        // S fixed from MAX_GROUP (a deviation from RFC 9605 section 5.2, whose S follows the
+        // group): the ledger splits every KID with one layout. To follow the RFC, drop this and
+        // split each KID with its epoch's layout (`Keyring::kid_layout`, or
+        // `CommitOutcome::sender_bits`).
+        let fixed_s = sender_bits_for(u64::from(MAX_GROUP));
+        member_config.fixed_sender_bits = Some(fixed_s);
+        let layout = KidLayout::new(EPOCH_BITS, fixed_s).map_err(|e| e.to_string())?;
         Ok(Self {
             rng: Rng::new(config.seed),
             schedule: Schedule::new(),
