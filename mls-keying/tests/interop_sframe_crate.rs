@@ -284,7 +284,7 @@ impl Peer {
 
 fn ours_receive(ring: &mut Keyring, frame: &[u8]) -> (u64, Read) {
     let mut buf = frame.to_vec();
-    let Received::Plaintext { info, data } = ring.decrypt(t0(), METADATA, &mut buf).unwrap()
+    let Received::Plaintext { info, data } = ring.decrypt(t0(), 0, METADATA, &mut buf).unwrap()
     else {
         panic!("buffered")
     };

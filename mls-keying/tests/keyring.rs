@@ -553,7 +553,7 @@ fn a_large_e_holds_at_most_max_epochs() {
             }
         )));
         for (epoch, mut f) in frames.into_iter().rev().take(window) {
-            let Received::Plaintext { info, data } = bob.decrypt(ms(101), b"md", &mut f).unwrap()
+            let Received::Plaintext { info, data } = bob.decrypt(ms(101), 9, b"md", &mut f).unwrap()
             else {
                 panic!("epoch {epoch} is held")
             };

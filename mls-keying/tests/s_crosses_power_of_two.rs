@@ -202,12 +202,12 @@ impl Sim {
                     }
                 }
                 Event::Decrypted(d) => {
-                    let frame = frame_id(&d.metadata);
+                    let frame = frame_id(d.token);
                     let must = self.buffered.remove(&(pid, frame)).unwrap();
-                    self.opened(frame, must, d.info, &d.plaintext);
+                    self.opened(frame, must, d.info, d.plaintext());
                 }
                 Event::Dropped(d) => {
-                    let frame = frame_id(&d.metadata);
+                    let frame = frame_id(d.token);
                     let must = self.buffered.remove(&(pid, frame)).unwrap();
                     if must {
                         self.tally.dropped += 1;
@@ -375,7 +375,7 @@ impl Sim {
         let ring = self.people[to].member.keyring_mut();
         ring.handle_timeout(at(t));
         let newest = ring.newest_epoch().unwrap();
-        match ring.decrypt(at(t), &(frame as u64).to_be_bytes(), &mut bytes) {
+        match ring.decrypt(at(t), frame as u64, &(frame as u64).to_be_bytes(), &mut bytes) {
             Ok(Received::Plaintext { info, data }) => {
                 let data = data.to_vec();
                 if self.expected_s(newest) != self.expected_s(frame_epoch) {
@@ -439,8 +439,9 @@ impl Sim {
     }
 }
 
-fn frame_id(metadata: &[u8]) -> usize {
-    usize::try_from(u64::from_be_bytes(metadata[..8].try_into().unwrap())).unwrap()
+/// Held frames come back with the token they were given with: the frame's number.
+fn frame_id(token: u64) -> usize {
+    usize::try_from(token).unwrap()
 }
 
 #[test]

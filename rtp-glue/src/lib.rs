@@ -35,7 +35,7 @@
 //! // exporter output (a stand-in here).
 //! let keyring = |own: u32| -> Result<Keyring, sframe_mls::Error> {
 //!     let mut ring = Keyring::new(KeyringConfig::new(suite))?;
-//!     ring.add_epoch(now, EpochKeys::new(1, &[7u8; 16], 1, Some(own), [0, 1])?)?;
+//!     ring.add_epoch(now, EpochKeys::new(1, &[7u8; 16], Some(own), [0, 1])?)?;
 //!     Ok(ring)
 //! };
 //! let send = MediaSenderConfig { mode: Mode::PerFrame, mtu: 1200 };

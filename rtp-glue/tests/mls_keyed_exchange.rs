@@ -32,7 +32,7 @@ fn ms(v: u64) -> Duration {
 }
 
 fn epoch(n: u64, own: u32) -> EpochKeys {
-    EpochKeys::new(n, &[n as u8; 16], 1, Some(own), [0, 1]).unwrap()
+    EpochKeys::new(n, &[n as u8; 16], Some(own), [0, 1]).unwrap()
 }
 
 /// A participant: an endpoint over its keyring, and what it got.

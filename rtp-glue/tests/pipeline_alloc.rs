@@ -109,7 +109,7 @@ fn srtp_keys(profile: SrtpProfile) -> SrtpKeys {
 
 fn keyring(own: u32) -> Keyring {
     let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
-    let keys = EpochKeys::new(1, &[5u8; 16], 1, Some(own), [0, 1]).unwrap();
+    let keys = EpochKeys::new(1, &[5u8; 16], Some(own), [0, 1]).unwrap();
     ring.add_epoch(Duration::ZERO, keys).unwrap();
     while ring.poll_event().is_some() {}
     ring

@@ -59,7 +59,7 @@ fn run(mode: Mode) {
     let config = KeyringConfig::new(SUITE);
     let mut alice = Keyring::new(config).unwrap();
     alice
-        .add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, 2, Some(2), [0, 1, 2]).unwrap())
+        .add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, Some(2), [0, 1, 2]).unwrap())
         .unwrap();
     let context = 1;
     let kid = alice.send_kid_for(context).unwrap();
@@ -70,7 +70,7 @@ fn run(mode: Mode) {
     tx.add_stream(0x5EED, 7, context, Some(Codec::Vp8)).unwrap();
 
     let mut bob = Keyring::new(config).unwrap();
-    bob.add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, 2, Some(0), [0, 1, 2]).unwrap())
+    bob.add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, Some(0), [0, 1, 2]).unwrap())
         .unwrap();
     let mut bob_rx = receiver::<Keyring>();
     let mut carol = StaticKeys::new(SUITE);
