@@ -81,7 +81,7 @@ pub use key::{
     ratchet_base_key,
 };
 pub use ratchet::{RatchetKid, RatchetPolicy};
-pub use receiver::{Receiver, ReceiverConfig};
+pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};
 pub use replay::{ReplayCheck, ReplayWindow};
 pub use sender::Sender;
 pub use suite::{CipherSuite, MAX_KEY_LEN, MAX_TAG_LEN, NONCE_LEN};
