@@ -65,7 +65,11 @@ fn a_ratchet_onto_a_used_kid_resumes_its_counters() -> TestResult {
     let k1 = s.ratchet(k0)?;
     let k2 = s.ratchet(k1)?;
     assert_eq!(k2, k0);
-    assert_eq!(s.next_counter(k2), Ok(2), "no nonce reuse under a wrapped KID");
+    assert_eq!(
+        s.next_counter(k2),
+        Ok(2),
+        "no nonce reuse under a wrapped KID"
+    );
     Ok(())
 }
 

@@ -73,7 +73,10 @@ fn a_counter_never_seen_inside_the_old_window_still_decrypts_after_re_add() -> T
     r.remove_key(KID);
     r.add_key(KID, b"base key")?;
     assert_eq!(open(&mut r, &all[1]), Ok(b"frame 1".to_vec()));
-    assert_eq!(open(&mut r, &all[1]), Err(Error::Replay { kid: KID, ctr: 1 }));
+    assert_eq!(
+        open(&mut r, &all[1]),
+        Err(Error::Replay { kid: KID, ctr: 1 })
+    );
     Ok(())
 }
 
