@@ -77,8 +77,8 @@ pub use crypto::Backend;
 pub use error::Error;
 pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{
-    Aead, KeySchedule, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, derive_subkeys, nonce,
-    ratchet_base_key,
+    Aead, KeySchedule, KidKey, KidKeyDeriver, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret,
+    derive_subkeys, nonce, ratchet_base_key,
 };
 pub use ratchet::{RatchetKid, RatchetPolicy};
 pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};

@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::buffer::FrameBuffer;
 use crate::crypto::Backend;
 use crate::header::Header;
-use crate::key::{FrameKey, Secret, ratchet_base_key};
+use crate::key::{FrameKey, KidKey, Secret, ratchet_base_key};
 use crate::ratchet::{RatchetKid, RatchetPolicy};
 use crate::replay::{ReplayCheck, ReplayWindow};
 use crate::{CipherSuite, Error};
@@ -138,6 +138,11 @@ impl KeyStore {
     fn take_remembered(&mut self, kid: u64) -> Option<ReplayWindow> {
         let pos = self.removed.iter().position(|(k, _)| *k == kid)?;
         self.removed.remove(pos).map(|(_, w)| w)
+    }
+
+    /// The remembered replay window of `kid`, if any.
+    fn remembered(&self, kid: u64) -> Option<&ReplayWindow> {
+        self.removed.iter().find(|(k, _)| *k == kid).map(|(_, w)| w)
     }
 
     /// Drops the remembered replay window of `kid`; returns whether there was one.
@@ -388,6 +393,96 @@ impl Receiver {
             .unwrap_or(&mut []))
     }
 
+    /// Installs a key derived with [`KidKeyDeriver`](crate::KidKeyDeriver) (the same key
+    /// [`Receiver::add_key`] would install with the deriver's base key).
+    ///
+    /// # Errors
+    /// [`Error::KidInUse`]; [`Error::InvalidConfig`] if the key is for another suite.
+    pub fn add_kid_key(&mut self, key: KidKey) -> Result<(), Error> {
+        let kid = key.kid();
+        if self.keys.contains_key(&kid) {
+            return Err(Error::KidInUse(kid));
+        }
+        if key.suite() != self.suite {
+            return Err(Error::InvalidConfig("key derived for another cipher suite"));
+        }
+        let replay = self.fresh_window(kid);
+        self.keys.insert(
+            kid,
+            RecvKey {
+                key: key.key,
+                replay,
+                ratchet: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Decrypts a frame whose KID may have no key installed yet, trying `candidate`, a key
+    /// derived for that KID but not proven: the key is installed (taken out of `candidate`)
+    /// only if the frame authenticates and its counter is not a replay (against the window
+    /// remembered for the KID, if any). If the frame's KID has a key installed already, or
+    /// `candidate` is `None`, this is [`Receiver::decrypt_in_place`].
+    ///
+    /// This is how a caller that derives keys on demand (a keyring deriving the key of any
+    /// member's KID) keeps forged frames from leaving anything behind: on error the receiver is
+    /// unchanged and `candidate` stays with the caller (to cache, so that a forger repeating a
+    /// KID does not cost a derivation per frame).
+    ///
+    /// # Errors
+    /// As [`Receiver::decrypt_in_place`]; [`Error::InvalidConfig`] if `candidate` is for
+    /// another KID or suite.
+    pub fn decrypt_with_new_key<'a>(
+        &mut self,
+        candidate: &mut Option<KidKey>,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<&'a mut [u8], Error> {
+        let (header, header_len) = Header::parse(frame)?;
+        let Header { kid, ctr } = header;
+        let key = match candidate {
+            Some(key) if !self.keys.contains_key(&kid) => key,
+            _ => return self.decrypt_in_place(metadata, frame),
+        };
+        if key.kid() != kid || key.suite() != self.suite {
+            return Err(Error::InvalidConfig(
+                "candidate key is for another KID or suite",
+            ));
+        }
+        let tag_len = self.suite.tag_len();
+        let needed = header_len + tag_len;
+        let available = frame.len();
+        if available < needed {
+            return Err(Error::TruncatedFrame { needed, available });
+        }
+        if self.config.replay_window.is_some()
+            && let Some(window) = self.keys.remembered(kid)
+            && window.check(ctr) != ReplayCheck::Fresh
+        {
+            return Err(Error::Replay { kid, ctr });
+        }
+        key.key
+            .open(ctr, header_len, metadata, frame, &mut self.aad)?;
+        // Authenticated: commit.
+        if let Some(key) = candidate.take() {
+            let mut replay = self.fresh_window(kid);
+            if let Some(window) = &mut replay {
+                window.accept(ctr);
+            }
+            self.keys.insert(
+                kid,
+                RecvKey {
+                    key: key.key,
+                    replay,
+                    ratchet: None,
+                },
+            );
+        }
+        Ok(frame
+            .get_mut(header_len..available - tag_len)
+            .unwrap_or(&mut []))
+    }
+
     /// Decrypts the frame that fills `buf` and leaves only the plaintext in it (O(1) for
     /// [`bytes::BytesMut`]; a move for [`Vec<u8>`]).
     ///
@@ -616,6 +711,52 @@ mod tests {
             open(&mut r, frame(&mut s, 5, b"five")),
             Ok(b"five".to_vec())
         );
+    }
+
+    #[test]
+    fn keys_from_a_deriver_are_the_keys_add_key_installs() {
+        for &backend in Backend::ALL {
+            for suite in CipherSuite::ALL.iter().copied() {
+                let mut s = Sender::with_backend(suite, backend);
+                s.add_key(9, b"base").unwrap();
+                s.add_key(10, b"base").unwrap();
+                let deriver = crate::KidKeyDeriver::new(backend, suite, b"base").unwrap();
+                let mut r = Receiver::with_config(suite, backend, ReceiverConfig::default());
+                // Through the candidate path...
+                let mut f = b"x".to_vec();
+                s.encrypt(9, b"md", &mut f).unwrap();
+                let mut candidate = Some(deriver.derive(9).unwrap());
+                let mut forged = f.clone();
+                if let Some(last) = forged.last_mut() {
+                    *last ^= 1;
+                }
+                assert_eq!(
+                    r.decrypt_with_new_key(&mut candidate, b"md", &mut forged),
+                    Err(Error::AuthenticationFailed)
+                );
+                assert!(candidate.is_some() && !r.has_key(9), "{suite:?}");
+                assert_eq!(
+                    r.decrypt_with_new_key(&mut candidate, b"md", &mut f)
+                        .map(|p| p.to_vec()),
+                    Ok(b"x".to_vec())
+                );
+                assert!(candidate.is_none() && r.has_key(9));
+                // ...and installed directly.
+                r.add_kid_key(deriver.derive(10).unwrap()).unwrap();
+                let mut g = b"z".to_vec();
+                s.encrypt(10, b"md", &mut g).unwrap();
+                assert_eq!(open(&mut r, g), Ok(b"z".to_vec()));
+                // A candidate for another KID is caller misuse.
+                let mut h = b"w".to_vec();
+                s.add_key(11, b"base").unwrap();
+                s.encrypt(11, b"md", &mut h).unwrap();
+                let mut wrong = Some(deriver.derive(12).unwrap());
+                assert!(matches!(
+                    r.decrypt_with_new_key(&mut wrong, b"md", &mut h),
+                    Err(Error::InvalidConfig(_))
+                ));
+            }
+        }
     }
 
     #[test]
