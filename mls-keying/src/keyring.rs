@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use sframe_core::{
-    Backend, CipherSuite, FrameBuffer, Header, Receiver, ReceiverConfig, Secret, Sender,
+    Backend, CipherSuite, FrameBuffer, Header, KidKey, KidKeyDeriver, Receiver, ReceiverConfig,
+    Secret, Sender,
 };
 
 use crate::Error;
@@ -337,9 +338,20 @@ pub enum Received<'a> {
     Buffered,
 }
 
+/// How many keys each epoch keeps that were derived for a frame that then failed to
+/// authenticate (a forgery, or a genuine frame that was damaged): a forger who repeats a KID
+/// costs an AEAD attempt per frame, not a key derivation. Oldest out first. With AES-GCM a key
+/// is well under 1 KiB, so this is at most ~16 KiB per epoch, `2^E` epochs at most.
+pub const UNPROVEN_KEYS_PER_EPOCH: usize = 16;
+
 struct EpochSlot {
     epoch: u64,
     base_key: Secret,
+    /// The epoch's base key after HKDF-Extract: a new KID costs the two HKDF-Expands only.
+    deriver: KidKeyDeriver,
+    /// Keys derived for frames that did not authenticate, at most
+    /// [`UNPROVEN_KEYS_PER_EPOCH`], oldest first.
+    unproven: VecDeque<KidKey>,
     layout: KidLayout,
     own_index: Option<u32>,
     members: Vec<u32>,
@@ -541,8 +553,16 @@ impl Keyring {
             replay_window: self.config.replay_window,
             ..ReceiverConfig::default()
         };
+        let deriver = KidKeyDeriver::new(
+            self.config.backend,
+            self.config.suite,
+            keys.base_key.expose(),
+        )
+        .map_err(Error::Sframe)?;
         let slot = EpochSlot {
             epoch: keys.epoch,
+            deriver,
+            unproven: VecDeque::new(),
             layout,
             own_index: keys.own_index,
             members: keys.members,
@@ -913,8 +933,14 @@ impl Keyring {
     }
 }
 
-/// Decrypts `frame` with `slot`, deriving the KID's key on first use; a key derived for a
-/// frame that then fails is removed again, so bad input leaves no trace.
+/// Decrypts `frame` with `slot`, deriving the KID's key on first use. The key is installed
+/// only once a frame under it authenticates; a key derived for a frame that fails goes to the
+/// slot's bounded cache of unproven keys (so a repeated forged KID is not derived again), and
+/// nothing else changes: bad input leaves no other trace.
+///
+/// Cost of a forged frame: one AEAD attempt under a known or cached KID; under a new KID of a
+/// member, two HKDF-Expands and the AEAD key setup besides (the epoch's HKDF-Extract is done
+/// once, in [`Keyring::add_epoch`]); a KID of a non-member costs a lookup.
 fn open<'a>(
     slot: &mut EpochSlot,
     header: Header,
@@ -926,19 +952,31 @@ fn open<'a>(
         sender_index,
         ..
     } = slot.layout.split(header.kid);
-    let fresh = !slot.receiver.has_key(header.kid);
-    if fresh {
+    let result = if slot.receiver.has_key(header.kid) {
+        slot.receiver.decrypt_in_place(metadata, frame)
+    } else {
         if !slot.is_member(sender_index) {
             return Err(Error::UnknownSender {
                 epoch: slot.epoch,
                 sender_index,
             });
         }
-        slot.receiver
-            .add_key(header.kid, slot.base_key.expose())
-            .map_err(Error::Sframe)?;
-    }
-    match slot.receiver.decrypt_in_place(metadata, frame) {
+        let mut candidate = match slot.unproven.iter().position(|k| k.kid() == header.kid) {
+            Some(i) => slot.unproven.remove(i),
+            None => Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?),
+        };
+        let result = slot
+            .receiver
+            .decrypt_with_new_key(&mut candidate, metadata, frame);
+        if let Some(unproven) = candidate {
+            if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
+                slot.unproven.pop_front();
+            }
+            slot.unproven.push_back(unproven);
+        }
+        result
+    };
+    match result {
         Ok(data) => Ok((
             FrameInfo {
                 kid: header.kid,
@@ -949,11 +987,6 @@ fn open<'a>(
             },
             data,
         )),
-        Err(e) => {
-            if fresh {
-                slot.receiver.remove_key(header.kid);
-            }
-            Err(Error::Frame(e))
-        }
+        Err(e) => Err(Error::Frame(e)),
     }
 }

@@ -86,7 +86,7 @@ mod security_code;
 pub use error::Error;
 pub use keyring::{
     DecryptedFrame, DropCause, DroppedFrame, EpochKeys, Event, FrameInfo, Keyring, KeyringConfig,
-    Received, RetireReason, SwitchReason,
+    Received, RetireReason, SwitchReason, UNPROVEN_KEYS_PER_EPOCH,
 };
 pub use kid::{
     EXPORTER_CONTEXT, EXPORTER_LABEL, KID_BITS, KidLayout, KidParts, MAX_EPOCH_BITS,

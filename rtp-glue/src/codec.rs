@@ -1,6 +1,25 @@
 //! Codec packetizers for per-packet SFrame: the `rtp` crate's payloaders (VP8, VP9, H.264,
 //! Opus, AV1), and on the receive side the assembly of decrypted codec payloads back into
 //! media frames for the codecs whose payloads mark a frame's first packet.
+//!
+//! # Parser state (`rtp` 0.17's depacketizers, audited)
+//! `rtp`'s depacketizers are objects that keep what they parsed, and some keep it across
+//! packets. Nothing a packet leaves behind may change how the next one parses, or stay in
+//! memory:
+//! - VP9 (`Vp9Packet`): appends every packet's P_DIFFs and scalability-structure lists to its
+//!   fields and never clears them, so a long-lived instance refuses every frame after the
+//!   second with P_DIFFs (too many references) and grows without bound with SS data. Here
+//!   every list is cleared before each packet ([`MediaAssembler`] keeps one instance per
+//!   payload type), so parsing is per packet and at most one packet's lists (at most 255
+//!   picture-group entries, a few KiB) stay allocated.
+//! - VP8 (`Vp8Packet`): keeps the I/L/T/K flags of an earlier packet when a later one has no
+//!   X byte, and would then skip bytes that are not there. Not used for parsing here: the
+//!   RFC 7741 descriptor is stripped by a stateless function; only `is_partition_head` (which
+//!   reads nothing but the payload) is called.
+//! - Opus (`OpusPacket`): stateless.
+//! - H.264 (`H264Packet`): keeps FU-A fragments across packets (a buffer that grows until an
+//!   end fragment). Not used: [`Codec::depacketizer`] offers none for H.264.
+//! - AV1: `rtp` 0.17 has no depacketizer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,6 +69,9 @@ impl Codec {
     /// several NAL units has several "partition heads", so the first packet of a frame cannot
     /// be told from the payloads alone) and AV1 (no depacketizer in `rtp` 0.17): for those the
     /// receiver hands out the decrypted payloads for the application's own jitter buffer.
+    ///
+    /// A returned depacketizer may keep state across packets (see the module docs);
+    /// [`MediaAssembler`] resets it per packet.
     pub fn depacketizer(self) -> Option<Box<dyn Depacketizer + Send + Sync>> {
         match self {
             Self::Vp8 => Some(Box::new(vp8::Vp8Packet::default())),
@@ -80,13 +102,72 @@ pub struct AssembledFrame {
 /// Per-packet mode, receive side: decrypted codec payloads in, media frames out. Same bounded
 /// reorder window as the SFrame depacketizer ([`Reassembler`]), with the frame's first packet
 /// told by the codec (`is_partition_head`) and its last by the marker bit.
+///
+/// # Peer input
+/// The payloads come from authenticated group members, who may still be hostile. Each one is
+/// parsed on its own (no parser state survives a packet, see the module docs); per SSRC the
+/// reassembly bounds hold ([`ReassemblyConfig`]), and at most `max_streams` SSRCs are tracked.
+/// Memory: `max_streams` reassemblers plus, per payload type, one codec parser holding at most
+/// one packet's descriptor lists.
 pub struct MediaAssembler {
     config: ReassemblyConfig,
     max_streams: usize,
     codecs: HashMap<u8, Codec>,
-    depacketizers: HashMap<u8, Box<dyn Depacketizer + Send + Sync>>,
+    depacketizers: HashMap<u8, CodecParser>,
     streams: HashMap<u32, Reassembler>,
     refused_streams: u64,
+}
+
+/// A codec's payload parser, reset before every packet.
+enum CodecParser {
+    Vp8(vp8::Vp8Packet),
+    Vp9(vp9::Vp9Packet),
+    Opus(rtp::codecs::opus::OpusPacket),
+}
+
+impl CodecParser {
+    fn new(codec: Codec) -> Option<Self> {
+        match codec {
+            Codec::Vp8 => Some(Self::Vp8(vp8::Vp8Packet::default())),
+            Codec::Vp9 => Some(Self::Vp9(vp9::Vp9Packet::default())),
+            Codec::Opus => Some(Self::Opus(rtp::codecs::opus::OpusPacket)),
+            Codec::H264 | Codec::Av1 => None,
+        }
+    }
+
+    /// Whether `payload` starts a frame, ends one (with the RTP `marker`), and the codec
+    /// payload after its descriptor (`None` if the descriptor does not parse).
+    fn parse(&mut self, marker: bool, payload: &Bytes) -> (bool, bool, Option<Bytes>) {
+        match self {
+            Self::Vp8(p) => (
+                p.is_partition_head(payload),
+                p.is_partition_tail(marker, payload),
+                // rtp 0.17's VP8 depacketizer keeps flags across packets and refuses payloads
+                // under 4 bytes, which its own payloader produces for a frame's last 1-2
+                // bytes; RFC 7741's descriptor is simple enough to strip here.
+                vp8_payload(payload),
+            ),
+            Self::Vp9(p) => {
+                // Vp9Packet appends to these lists and never clears them: per packet here.
+                p.pdiff.clear();
+                p.pgtid.clear();
+                p.pgu.clear();
+                p.pgpdiff.clear();
+                p.width.clear();
+                p.height.clear();
+                (
+                    p.is_partition_head(payload),
+                    p.is_partition_tail(marker, payload),
+                    p.depacketize(payload).ok(),
+                )
+            }
+            Self::Opus(p) => (
+                p.is_partition_head(payload),
+                p.is_partition_tail(marker, payload),
+                p.depacketize(payload).ok(),
+            ),
+        }
+    }
 }
 
 impl core::fmt::Debug for MediaAssembler {
@@ -104,7 +185,7 @@ impl MediaAssembler {
         let codecs: HashMap<u8, Codec> = codecs.iter().copied().collect();
         let depacketizers = codecs
             .iter()
-            .filter_map(|(&pt, c)| c.depacketizer().map(|d| (pt, d)))
+            .filter_map(|(&pt, &c)| CodecParser::new(c).map(|d| (pt, d)))
             .collect();
         Self {
             config,
@@ -139,17 +220,9 @@ impl MediaAssembler {
             .depacketizers
             .get_mut(&payload_type)
             .ok_or(Error::UnknownStream(ssrc))?;
-        let start = depacketizer.is_partition_head(&payload);
-        let end = depacketizer.is_partition_tail(marker, &payload);
+        let (start, end, data) = depacketizer.parse(marker, &payload);
         let memory = payload.len();
-        let data = match self.codecs.get(&payload_type) {
-            // rtp 0.17's VP8 depacketizer refuses payloads under 4 bytes, which its own
-            // payloader produces for a frame's last 1-2 bytes; RFC 7741's descriptor is simple
-            // enough to strip here.
-            Some(Codec::Vp8) => vp8_payload(&payload),
-            _ => depacketizer.depacketize(&payload).ok(),
-        }
-        .ok_or(Error::CodecPayload)?;
+        let data = data.ok_or(Error::CodecPayload)?;
         if !self.streams.contains_key(&ssrc) && self.streams.len() >= self.max_streams {
             self.refused_streams += 1;
             return Err(Error::UnknownStream(ssrc));

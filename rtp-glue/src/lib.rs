@@ -122,7 +122,7 @@ pub use error::{Error, RtpError, SrtpError};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};
 pub use reassembly::{
-    Fragment, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig, ReassemblyStats,
+    Fragment, MAX_DROPOUT, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig, ReassemblyStats,
 };
 pub use rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
 pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};

@@ -9,6 +9,22 @@
 //! stays pending until the window passes it, then is evicted and counted as incomplete; it
 //! never holds back the frames after it, which complete as soon as their own fragments are in.
 //!
+//! # Resynchronisation
+//! A jump in sequence numbers (a restarted or buggy sender, or packets injected by whoever holds
+//! the SRTP key of the leg) must not blackhole the stream. As RTP receivers do (RFC 3550
+//! Appendix A.1), a packet more than [`MAX_DROPOUT`] ahead of the newest, or further behind it
+//! than the window reaches, is not taken on its own: it is dropped (counted as late) and its
+//! successor's number remembered; if the very next packet carries that number, the stream
+//! resynchronises on it: everything pending is evicted (counted), the window restarts at that
+//! packet, and [`ReassemblyStats::resyncs`] counts it. So two consecutive packets of a genuine
+//! stream that moved on bring it back, whatever came before; isolated random sequence numbers
+//! never move the window further than `MAX_DROPOUT` at once.
+//!
+//! # Peer input
+//! Whatever the packets, a stream holds at most `window` fragments and `max_pending_bytes`
+//! (the window's bitmaps are allocated once, at creation); a packet costs O(1) amortised work,
+//! plus a walk over its own frame's fragments when it may complete one.
+//!
 //! The same engine assembles codec frames in per-packet mode, with the start and end flags
 //! taken from the codec instead of the SFrame descriptor (see `MediaAssembler`).
 
@@ -59,6 +75,8 @@ pub struct ReassemblyStats {
     /// Complete runs dropped because their fragments disagree on T or on the payload type
     /// (the draft's "abort these steps").
     pub inconsistent_frames: u64,
+    /// Times the stream resynchronised after a jump in sequence numbers (see the module docs).
+    pub resyncs: u64,
 }
 
 impl ReassemblyStats {
@@ -72,6 +90,7 @@ impl ReassemblyStats {
         self.fragments_evicted += other.fragments_evicted;
         self.incomplete_frames += other.incomplete_frames;
         self.inconsistent_frames += other.inconsistent_frames;
+        self.resyncs += other.resyncs;
     }
 }
 
@@ -140,8 +159,14 @@ pub struct Reassembler {
     lowest_received: u64,
     pending_bytes: usize,
     last_evicted: Option<(u64, u32, bool)>,
+    /// The sequence number that would confirm a jump (RFC 3550's `bad_seq`).
+    bad_seq: Option<u16>,
     stats: ReassemblyStats,
 }
+
+/// How far ahead of the newest packet a sequence number may jump and still be taken at once
+/// (RFC 3550 Appendix A.1's `MAX_DROPOUT`); further jumps need a second, consecutive packet.
+pub const MAX_DROPOUT: u16 = 3000;
 
 /// Extended sequence numbers start here, so that packets just before the first one received
 /// still have an index.
@@ -163,6 +188,7 @@ impl Reassembler {
             lowest_received: 0,
             pending_bytes: 0,
             last_evicted: None,
+            bad_seq: None,
             stats: ReassemblyStats::default(),
         }
     }
@@ -281,15 +307,27 @@ impl Reassembler {
             Some(high) => {
                 let delta = i64::from(seq.wrapping_sub(high as u16) as i16);
                 let ext = high.saturating_add_signed(delta);
-                if delta > 0 {
+                if delta > 0 && delta < i64::from(MAX_DROPOUT) {
                     self.advance(high, ext);
-                } else if high - ext >= w {
+                    ext
+                } else if delta <= 0 && high - ext < w {
+                    ext
+                } else if self.bad_seq == Some(seq) {
+                    // Two consecutive packets far from the window: the stream moved on.
+                    self.resync();
+                    self.stats.resyncs += 1;
+                    let ext = EXT_BASE + u64::from(seq);
+                    self.highest = Some(ext);
+                    self.lowest_received = ext;
+                    ext
+                } else {
+                    self.bad_seq = Some(seq.wrapping_add(1));
                     self.stats.late += 1;
                     return Pushed::Late;
                 }
-                ext
             }
         };
+        self.bad_seq = None;
         if self.seen(ext) {
             self.stats.duplicates += 1;
             return Pushed::Duplicate;
@@ -406,6 +444,21 @@ impl Reassembler {
             marker,
             data,
         })
+    }
+
+    /// Drops the window: every pending fragment is evicted (and counted), the bitmaps cleared;
+    /// the caller starts a new window.
+    fn resync(&mut self) {
+        if let Some(high) = self.highest {
+            let low = (high + 1).saturating_sub(self.window());
+            for ext in low..=high {
+                self.evict(ext);
+            }
+        }
+        self.seen.fill(0);
+        self.highest = None;
+        self.last_evicted = None;
+        self.bad_seq = None;
     }
 
     /// End of stream: evicts every pending fragment (counting incomplete frames) and counts

@@ -5,7 +5,7 @@ use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::crypto::{AeadKey, Backend};
+use crate::crypto::{AeadKey, Backend, ExpandKey};
 use crate::suite::{MAX_HASH_LEN, MAX_KEY_LEN, NONCE_LEN};
 use crate::{CipherSuite, Error};
 
@@ -119,28 +119,8 @@ impl KeySchedule {
         kid: u64,
         base_key: &[u8],
     ) -> Result<Self, Error> {
-        if base_key.is_empty() {
-            return Err(Error::EmptyBaseKey);
-        }
-        let hash = suite.hash();
-        let mut secret = Secret::zeroed(suite.hash_len())?;
-        backend.hkdf_extract(hash, &[], base_key, secret.expose_mut())?;
-        let kid_bytes = kid.to_be_bytes();
-        let suite_bytes = suite.id().to_be_bytes();
-        let mut key = Secret::zeroed(suite.key_len())?;
-        backend.hkdf_expand(
-            hash,
-            secret.expose(),
-            &[KEY_LABEL, &kid_bytes, &suite_bytes],
-            key.expose_mut(),
-        )?;
-        let mut salt = Secret::zeroed(NONCE_LEN)?;
-        backend.hkdf_expand(
-            hash,
-            secret.expose(),
-            &[SALT_LABEL, &kid_bytes, &suite_bytes],
-            salt.expose_mut(),
-        )?;
+        let secret = extract(backend, suite, base_key)?;
+        let (key, salt) = expand(backend, suite, &secret, kid)?;
         Ok(Self { secret, key, salt })
     }
 
@@ -152,6 +132,129 @@ impl KeySchedule {
     /// The label `"SFrame 1.0 Secret salt " || KID || suite`.
     pub fn salt_label(suite: CipherSuite, kid: u64) -> Vec<u8> {
         [SALT_LABEL, &kid.to_be_bytes(), &suite.id().to_be_bytes()].concat()
+    }
+}
+
+/// `sframe_secret = HKDF-Extract("", base_key)`: the same for every KID.
+fn extract(backend: Backend, suite: CipherSuite, base_key: &[u8]) -> Result<Secret, Error> {
+    if base_key.is_empty() {
+        return Err(Error::EmptyBaseKey);
+    }
+    let mut secret = Secret::zeroed(suite.hash_len())?;
+    backend.hkdf_extract(suite.hash(), &[], base_key, secret.expose_mut())?;
+    Ok(secret)
+}
+
+/// `(sframe_key, sframe_salt)` of `kid` from `sframe_secret`.
+fn expand(
+    backend: Backend,
+    suite: CipherSuite,
+    secret: &Secret,
+    kid: u64,
+) -> Result<(Secret, Secret), Error> {
+    let hash = suite.hash();
+    let kid_bytes = kid.to_be_bytes();
+    let suite_bytes = suite.id().to_be_bytes();
+    let mut key = Secret::zeroed(suite.key_len())?;
+    backend.hkdf_expand(
+        hash,
+        secret.expose(),
+        &[KEY_LABEL, &kid_bytes, &suite_bytes],
+        key.expose_mut(),
+    )?;
+    let mut salt = Secret::zeroed(NONCE_LEN)?;
+    backend.hkdf_expand(
+        hash,
+        secret.expose(),
+        &[SALT_LABEL, &kid_bytes, &suite_bytes],
+        salt.expose_mut(),
+    )?;
+    Ok((key, salt))
+}
+
+/// A base key after the KID-independent half of the key schedule (`HKDF-Extract`), ready to
+/// derive the key of any KID with the two `HKDF-Expand`s alone: for a caller that derives
+/// many KIDs from one base key (an MLS epoch gives every member's every stream a KID).
+/// Zeroized on drop; `Debug` shows no key bytes.
+pub struct KidKeyDeriver {
+    backend: Backend,
+    suite: CipherSuite,
+    /// `sframe_secret` as an HMAC key, its pads computed once.
+    prk: ExpandKey,
+}
+
+impl fmt::Debug for KidKeyDeriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KidKeyDeriver")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KidKeyDeriver {
+    /// Runs `HKDF-Extract` on `base_key`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyBaseKey`].
+    pub fn new(backend: Backend, suite: CipherSuite, base_key: &[u8]) -> Result<Self, Error> {
+        let secret = extract(backend, suite, base_key)?;
+        Ok(Self {
+            backend,
+            suite,
+            prk: backend.expand_key(suite.hash(), secret.expose())?,
+        })
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// The key of `kid`, expanded for the AEAD: what [`crate::Receiver::add_key`] would
+    /// install, not installed anywhere yet.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if the backend fails.
+    pub fn derive(&self, kid: u64) -> Result<KidKey, Error> {
+        let kid_bytes = kid.to_be_bytes();
+        let suite_bytes = self.suite.id().to_be_bytes();
+        let mut key = Secret::zeroed(self.suite.key_len())?;
+        self.prk
+            .expand(&[KEY_LABEL, &kid_bytes, &suite_bytes], key.expose_mut())?;
+        let mut salt = Secret::zeroed(NONCE_LEN)?;
+        self.prk
+            .expand(&[SALT_LABEL, &kid_bytes, &suite_bytes], salt.expose_mut())?;
+        Ok(KidKey {
+            kid,
+            key: FrameKey::from_schedule(self.backend, self.suite, &key, &salt)?,
+        })
+    }
+}
+
+/// The key of one KID, derived (and its AEAD key schedule run) but not installed: see
+/// [`crate::Receiver::decrypt_with_new_key`]. Zeroized on drop; `Debug` shows only the KID.
+pub struct KidKey {
+    kid: u64,
+    pub(crate) key: FrameKey,
+}
+
+impl fmt::Debug for KidKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KidKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KidKey {
+    /// The KID this key is for.
+    pub fn kid(&self) -> u64 {
+        self.kid
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.key.suite
     }
 }
 
@@ -266,12 +369,21 @@ impl FrameKey {
         base_key: &[u8],
     ) -> Result<Self, Error> {
         let schedule = KeySchedule::derive(backend, suite, kid, base_key)?;
-        let mut salt = [0u8; NONCE_LEN];
-        salt.copy_from_slice(schedule.salt.expose());
+        Self::from_schedule(backend, suite, &schedule.key, &schedule.salt)
+    }
+
+    fn from_schedule(
+        backend: Backend,
+        suite: CipherSuite,
+        key: &Secret,
+        salt: &Secret,
+    ) -> Result<Self, Error> {
+        let mut nonce_salt = [0u8; NONCE_LEN];
+        nonce_salt.copy_from_slice(salt.expose().get(..NONCE_LEN).ok_or(Error::Crypto)?);
         Ok(Self {
             suite,
-            aead: backend.aead_key(suite, schedule.key.expose())?,
-            salt,
+            aead: backend.aead_key(suite, key.expose())?,
+            salt: nonce_salt,
         })
     }
 

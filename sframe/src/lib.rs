@@ -78,14 +78,14 @@ pub use crypto::Backend;
 pub use error::Error;
 pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{
-    Aead, KeySchedule, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, derive_subkeys, hkdf_secret,
-    nonce, ratchet_base_key,
+    Aead, KeySchedule, KidKey, KidKeyDeriver, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret,
+    derive_subkeys, hkdf_secret, nonce, ratchet_base_key,
 };
 pub use key_source::{
     FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,
 };
 pub use ratchet::{RatchetKid, RatchetPolicy};
-pub use receiver::{Receiver, ReceiverConfig};
+pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};
 pub use replay::{ReplayCheck, ReplayWindow};
 pub use sender::Sender;
 pub use suite::{CipherSuite, MAX_KEY_LEN, MAX_TAG_LEN, NONCE_LEN};

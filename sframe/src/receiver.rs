@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::buffer::FrameBuffer;
 use crate::crypto::Backend;
 use crate::header::Header;
-use crate::key::{FrameKey, Secret, ratchet_base_key};
+use crate::key::{FrameKey, KidKey, Secret, ratchet_base_key};
 use crate::ratchet::{RatchetKid, RatchetPolicy};
 use crate::replay::{ReplayCheck, ReplayWindow};
 use crate::{CipherSuite, Error};
@@ -55,13 +55,21 @@ impl Hasher for KidHasher {
 
 type KidMap<V> = HashMap<u64, V, BuildHasherDefault<KidHasher>>;
 
+/// How many removed KIDs a [`Receiver`] remembers the replay window of (the most recently
+/// removed ones; see [`Receiver::remove_key`]). With the default 1024-counter window that is
+/// at most 64 x 144 bytes, about 9 KiB, per receiver.
+pub const REMEMBERED_KIDS: usize = 64;
+
 /// The keys by KID: a slab of entries, a map from KID to slot, and the slot of the last KID
 /// looked up (consecutive frames nearly always share a KID, so most lookups skip the hash).
+/// Also the replay windows of the [`REMEMBERED_KIDS`] KIDs removed last.
 #[derive(Debug, Default)]
 struct KeyStore {
     slots: Vec<(u64, RecvKey)>,
     index: KidMap<usize>,
     last: Option<(u64, usize)>,
+    /// Replay windows of removed KIDs that had authenticated a frame, oldest first.
+    removed: VecDeque<(u64, ReplayWindow)>,
 }
 
 impl KeyStore {
@@ -101,18 +109,45 @@ impl KeyStore {
         }
     }
 
+    /// Removes the key of `kid` (zeroizing it) and remembers its replay window if it ever
+    /// accepted a counter.
     fn remove(&mut self, kid: &u64) -> Option<RecvKey> {
         let slot = self.index.remove(kid)?;
         self.last = None;
         if slot >= self.slots.len() {
             return None;
         }
-        let (_, key) = self.slots.swap_remove(slot);
+        let (_, mut key) = self.slots.swap_remove(slot);
         // The entry that was last now sits in `slot`.
         if let Some(&(moved, _)) = self.slots.get(slot) {
             self.index.insert(moved, slot);
         }
+        if let Some(window) = key.replay.take()
+            && window.highest().is_some()
+        {
+            self.forget(*kid);
+            if self.removed.len() >= REMEMBERED_KIDS {
+                self.removed.pop_front();
+            }
+            self.removed.push_back((*kid, window));
+        }
         Some(key)
+    }
+
+    /// Takes the remembered replay window of `kid`, if any.
+    fn take_remembered(&mut self, kid: u64) -> Option<ReplayWindow> {
+        let pos = self.removed.iter().position(|(k, _)| *k == kid)?;
+        self.removed.remove(pos).map(|(_, w)| w)
+    }
+
+    /// The remembered replay window of `kid`, if any.
+    fn remembered(&self, kid: u64) -> Option<&ReplayWindow> {
+        self.removed.iter().find(|(k, _)| *k == kid).map(|(_, w)| w)
+    }
+
+    /// Drops the remembered replay window of `kid`; returns whether there was one.
+    fn forget(&mut self, kid: u64) -> bool {
+        self.take_remembered(kid).is_some()
     }
 }
 
@@ -147,8 +182,28 @@ struct Step {
 
 /// Decrypts frames: holds a key per KID, optional replay windows, and ratchets.
 ///
-/// Bad input never changes state: a frame that fails to parse or authenticate leaves the
-/// receiver exactly as it was, and the next good frame decrypts.
+/// # Peer input
+/// Bad input never changes state: a frame that fails to parse, is a replay, names an unknown
+/// KID or fails to authenticate leaves the receiver exactly as it was (nothing allocated,
+/// nothing kept), and the next good frame decrypts. It costs at most one AEAD attempt over the
+/// frame, like a genuine frame, with one exception that is bounded: a forged KID up to
+/// [`RatchetPolicy::max_forward`] steps ahead of a followed ratchet makes the receiver derive
+/// those steps once (they are kept, so naming them again costs one AEAD attempt).
+///
+/// # Bounds
+/// Memory is what the application installed: one key (and replay window) per KID added,
+/// per ratchet at most `max_forward` steps derived ahead and `keep_previous` steps behind, and
+/// the replay windows of the [`REMEMBERED_KIDS`] KIDs removed last. A peer cannot add to it.
+///
+/// # Replay protection across re-installs
+/// A KID's counters form one sequence for the life of the receiver, as they do for a
+/// [`Sender`](crate::Sender), which resumes a re-installed KID after the last counter it used:
+/// removing a KID keeps its replay window (for the [`REMEMBERED_KIDS`] KIDs removed last), and
+/// adding it again restores that window, so frames seen before the removal are still
+/// [`Error::Replay`]. To install an unrelated key under a used KID, whose sender counts from 0
+/// again, call [`Receiver::forget_kid`] first. Beyond the bound, the oldest removed KID's
+/// window is forgotten: an application that re-installs long-removed KIDs with the same base
+/// key must track that itself (or never reuse a base key under a KID, as MLS keying does not).
 #[derive(Debug)]
 pub struct Receiver {
     suite: CipherSuite,
@@ -195,7 +250,7 @@ impl Receiver {
             return Err(Error::KidInUse(kid));
         }
         let key = FrameKey::new(self.backend, self.suite, kid, base_key)?;
-        let replay = self.config.replay_window.map(ReplayWindow::new);
+        let replay = self.fresh_window(kid);
         self.keys.insert(
             kid,
             RecvKey {
@@ -207,11 +262,31 @@ impl Receiver {
         Ok(())
     }
 
+    /// The replay window a key newly installed under `kid` starts with: the one remembered
+    /// from its last removal, else an empty one (`None` without replay protection).
+    fn fresh_window(&mut self, kid: u64) -> Option<ReplayWindow> {
+        let size = self.config.replay_window?;
+        Some(
+            self.keys
+                .take_remembered(kid)
+                .unwrap_or_else(|| ReplayWindow::new(size)),
+        )
+    }
+
+    /// Forgets the replay window remembered for a removed `kid` (see the type's docs), so that
+    /// a key installed under it next starts with an empty window. Returns whether one was
+    /// remembered. A KID that has a key installed is not affected.
+    pub fn forget_kid(&mut self, kid: u64) -> bool {
+        self.keys.forget(kid)
+    }
+
     /// Follows a ratcheting sender whose current position is `at`, with `base_key` the base
     /// key of that step.
     ///
     /// # Errors
-    /// [`Error::KidInUse`] if the KID or generation is already followed.
+    /// [`Error::KidInUse`] if the KID or generation is already followed;
+    /// [`Error::EmptyBaseKey`]; [`Error::InvalidKeyLength`] for a base key longer than
+    /// [`MAX_SECRET_LEN`](crate::MAX_SECRET_LEN). On error nothing is installed.
     pub fn add_ratcheting_key(&mut self, at: RatchetKid, base_key: &[u8]) -> Result<(), Error> {
         if self
             .ratchets
@@ -220,10 +295,12 @@ impl Receiver {
         {
             return Err(Error::KidInUse(at.kid()));
         }
+        // Every fallible step before the first change.
+        let base = Secret::new(base_key)?;
         self.insert(at.kid(), base_key, Some(at.generation()))?;
         self.ratchets.push(RecvRatchet {
             at,
-            base_key: Secret::new(base_key)?,
+            base_key: base,
             previous: VecDeque::new(),
             frames: 0,
             ahead: VecDeque::new(),
@@ -232,7 +309,8 @@ impl Receiver {
     }
 
     /// Removes the key for `kid`, zeroizing it; if it is a ratchet's current step, the whole
-    /// ratchet goes (its previous steps too). Returns whether there was a key.
+    /// ratchet goes (its previous steps too). Returns whether there was a key. The KID's replay
+    /// window is remembered (see the type's docs).
     pub fn remove_key(&mut self, kid: u64) -> bool {
         let Some(removed) = self.keys.remove(&kid) else {
             return false;
@@ -331,6 +409,96 @@ impl Receiver {
         ))
     }
 
+    /// Installs a key derived with [`KidKeyDeriver`](crate::KidKeyDeriver) (the same key
+    /// [`Receiver::add_key`] would install with the deriver's base key).
+    ///
+    /// # Errors
+    /// [`Error::KidInUse`]; [`Error::InvalidConfig`] if the key is for another suite.
+    pub fn add_kid_key(&mut self, key: KidKey) -> Result<(), Error> {
+        let kid = key.kid();
+        if self.keys.contains_key(&kid) {
+            return Err(Error::KidInUse(kid));
+        }
+        if key.suite() != self.suite {
+            return Err(Error::InvalidConfig("key derived for another cipher suite"));
+        }
+        let replay = self.fresh_window(kid);
+        self.keys.insert(
+            kid,
+            RecvKey {
+                key: key.key,
+                replay,
+                ratchet: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Decrypts a frame whose KID may have no key installed yet, trying `candidate`, a key
+    /// derived for that KID but not proven: the key is installed (taken out of `candidate`)
+    /// only if the frame authenticates and its counter is not a replay (against the window
+    /// remembered for the KID, if any). If the frame's KID has a key installed already, or
+    /// `candidate` is `None`, this is [`Receiver::decrypt_in_place`].
+    ///
+    /// This is how a caller that derives keys on demand (a keyring deriving the key of any
+    /// member's KID) keeps forged frames from leaving anything behind: on error the receiver is
+    /// unchanged and `candidate` stays with the caller (to cache, so that a forger repeating a
+    /// KID does not cost a derivation per frame).
+    ///
+    /// # Errors
+    /// As [`Receiver::decrypt_in_place`]; [`Error::InvalidConfig`] if `candidate` is for
+    /// another KID or suite.
+    pub fn decrypt_with_new_key<'a>(
+        &mut self,
+        candidate: &mut Option<KidKey>,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<&'a mut [u8], Error> {
+        let (header, header_len) = Header::parse(frame)?;
+        let Header { kid, ctr } = header;
+        let key = match candidate {
+            Some(key) if !self.keys.contains_key(&kid) => key,
+            _ => return self.decrypt_in_place(metadata, frame),
+        };
+        if key.kid() != kid || key.suite() != self.suite {
+            return Err(Error::InvalidConfig(
+                "candidate key is for another KID or suite",
+            ));
+        }
+        let tag_len = self.suite.tag_len();
+        let needed = header_len + tag_len;
+        let available = frame.len();
+        if available < needed {
+            return Err(Error::TruncatedFrame { needed, available });
+        }
+        if self.config.replay_window.is_some()
+            && let Some(window) = self.keys.remembered(kid)
+            && window.check(ctr) != ReplayCheck::Fresh
+        {
+            return Err(Error::Replay { kid, ctr });
+        }
+        key.key
+            .open(ctr, header_len, metadata, frame, &mut self.aad)?;
+        // Authenticated: commit.
+        if let Some(key) = candidate.take() {
+            let mut replay = self.fresh_window(kid);
+            if let Some(window) = &mut replay {
+                window.accept(ctr);
+            }
+            self.keys.insert(
+                kid,
+                RecvKey {
+                    key: key.key,
+                    replay,
+                    ratchet: None,
+                },
+            );
+        }
+        Ok(frame
+            .get_mut(header_len..available - tag_len)
+            .unwrap_or(&mut []))
+    }
+
     /// Decrypts the frame that fills `buf` and leaves only the plaintext in it (O(1) for
     /// [`bytes::BytesMut`]; a move for [`Vec<u8>`]).
     ///
@@ -426,6 +594,9 @@ impl Receiver {
         ratchet.base_key = base_key;
         ratchet.frames = ratchet.frames.saturating_add(1);
         ratchet.previous.push_back((old_kid, ratchet.frames));
+        // The step's key is new: a window remembered for an earlier use of this KID (the step
+        // bits wrapped) belongs to another key and goes.
+        self.keys.forget(kid);
         let mut replay = self.config.replay_window.map(ReplayWindow::new);
         if let Some(window) = &mut replay {
             window.accept(ctr);
@@ -556,6 +727,52 @@ mod tests {
             open(&mut r, frame(&mut s, 5, b"five")),
             Ok(b"five".to_vec())
         );
+    }
+
+    #[test]
+    fn keys_from_a_deriver_are_the_keys_add_key_installs() {
+        for &backend in Backend::ALL {
+            for suite in CipherSuite::ALL.iter().copied() {
+                let mut s = Sender::with_backend(suite, backend);
+                s.add_key(9, b"base").unwrap();
+                s.add_key(10, b"base").unwrap();
+                let deriver = crate::KidKeyDeriver::new(backend, suite, b"base").unwrap();
+                let mut r = Receiver::with_config(suite, backend, ReceiverConfig::default());
+                // Through the candidate path...
+                let mut f = b"x".to_vec();
+                s.encrypt(9, b"md", &mut f).unwrap();
+                let mut candidate = Some(deriver.derive(9).unwrap());
+                let mut forged = f.clone();
+                if let Some(last) = forged.last_mut() {
+                    *last ^= 1;
+                }
+                assert_eq!(
+                    r.decrypt_with_new_key(&mut candidate, b"md", &mut forged),
+                    Err(Error::AuthenticationFailed)
+                );
+                assert!(candidate.is_some() && !r.has_key(9), "{suite:?}");
+                assert_eq!(
+                    r.decrypt_with_new_key(&mut candidate, b"md", &mut f)
+                        .map(|p| p.to_vec()),
+                    Ok(b"x".to_vec())
+                );
+                assert!(candidate.is_none() && r.has_key(9));
+                // ...and installed directly.
+                r.add_kid_key(deriver.derive(10).unwrap()).unwrap();
+                let mut g = b"z".to_vec();
+                s.encrypt(10, b"md", &mut g).unwrap();
+                assert_eq!(open(&mut r, g), Ok(b"z".to_vec()));
+                // A candidate for another KID is caller misuse.
+                let mut h = b"w".to_vec();
+                s.add_key(11, b"base").unwrap();
+                s.encrypt(11, b"md", &mut h).unwrap();
+                let mut wrong = Some(deriver.derive(12).unwrap());
+                assert!(matches!(
+                    r.decrypt_with_new_key(&mut wrong, b"md", &mut h),
+                    Err(Error::InvalidConfig(_))
+                ));
+            }
+        }
     }
 
     #[test]

@@ -141,31 +141,47 @@ impl Sender {
     }
 
     /// Ratchets the key installed under `kid` one step forward: derives the next base key,
-    /// installs it under the next KID (counter from 0) and removes (zeroizes) the old one.
-    /// Returns the new KID.
+    /// installs it under the next KID (its counter from 0, or where an earlier use of that KID
+    /// stopped) and removes (zeroizes) the old one. Returns the new KID.
+    ///
+    /// All or nothing: every check and the derivation run first; on error the sender is
+    /// exactly as it was and `kid` still encrypts.
     ///
     /// # Errors
-    /// [`Error::NoSendKey`] if `kid` has no key or is not a ratcheting key.
+    /// [`Error::NoSendKey`] if `kid` has no key or is not a ratcheting key;
+    /// [`Error::KidInUse`] if the next step's KID already has a key;
+    /// [`Error::CounterExhausted`] if the next step's KID used up its counters before.
     pub fn ratchet(&mut self, kid: u64) -> Result<u64, Error> {
         let idx = self.index(kid)?;
         let Some(ratchet) = self.keys.get(idx).and_then(|k| k.ratchet.as_ref()) else {
             return Err(Error::NoSendKey(kid));
         };
         let next_at = ratchet.at.next();
-        let next_base = ratchet_base_key(self.backend, self.suite, ratchet.base_key.expose())?;
         let next_kid = next_at.kid();
-        self.remove_key(kid);
-        let key_bytes = next_base.clone();
+        // Check: everything that can fail happens before the old key is touched.
+        if self.keys.iter().any(|k| k.kid == next_kid) {
+            return Err(Error::KidInUse(next_kid));
+        }
+        if self.retired.get(&next_kid) == Some(&None) {
+            return Err(Error::CounterExhausted { kid: next_kid });
+        }
+        let next_base = ratchet_base_key(self.backend, self.suite, ratchet.base_key.expose())?;
+        // R >= 1, so the next KID is never `kid`; after a wrap of the step bits it may have
+        // been used before, and then resumes after its last counter.
         let start = self.first_unused(next_kid);
-        self.install(
-            next_kid,
-            key_bytes.expose(),
-            start,
-            Some(SendRatchet {
+        let key = FrameKey::new(self.backend, self.suite, next_kid, next_base.expose())?;
+        // Commit: nothing below can fail.
+        self.remove_key(kid);
+        self.keys.push(SendKey {
+            kid: next_kid,
+            kid_part: KidPart::new(next_kid),
+            key,
+            next_ctr: Some(start),
+            ratchet: Some(SendRatchet {
                 at: next_at,
                 base_key: next_base,
             }),
-        )?;
+        });
         Ok(next_kid)
     }
 

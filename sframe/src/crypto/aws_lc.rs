@@ -141,12 +141,12 @@ impl CtrCipher for Ctr {
     }
 }
 
-pub(super) struct HmacKey {
+pub(crate) struct HmacKey {
     key: hmac::Key,
 }
 
 impl HmacKey {
-    pub(super) fn new(hash: Hash, key: &[u8]) -> Self {
+    pub(crate) fn new(hash: Hash, key: &[u8]) -> Self {
         Self {
             key: hmac::Key::new(hmac_alg(hash), key),
         }

@@ -98,6 +98,22 @@ impl Backend {
         }
     }
 
+    /// `prk` as an HMAC key with its pads computed once, for many one-block HKDF-Expands.
+    pub(crate) fn expand_key(self, hash: Hash, prk: &[u8]) -> Result<ExpandKey, Error> {
+        match (self, hash) {
+            #[cfg(feature = "aws-lc-rs")]
+            (Self::AwsLc, _) => Ok(ExpandKey::AwsLc(aws_lc::HmacKey::new(hash, prk))),
+            #[cfg(feature = "rustcrypto")]
+            (Self::RustCrypto, Hash::Sha256) => {
+                Ok(ExpandKey::Sha256(rust_crypto::HmacKey::new(prk)?))
+            }
+            #[cfg(feature = "rustcrypto")]
+            (Self::RustCrypto, Hash::Sha512) => {
+                Ok(ExpandKey::Sha512(rust_crypto::HmacKey::new(prk)?))
+            }
+        }
+    }
+
     /// The keyed AEAD of `suite`, its key schedule computed now.
     pub(crate) fn aead_key(
         self,
@@ -142,6 +158,69 @@ impl Backend {
                     )),
                 })
             }
+        }
+    }
+}
+
+/// An HKDF pseudorandom key as an HMAC key with its pads computed once (zeroized on drop by
+/// the backend): an `HKDF-Expand` of at most one hash length then costs one HMAC over the
+/// info, without the key setup.
+pub(crate) enum ExpandKey {
+    #[cfg(feature = "aws-lc-rs")]
+    AwsLc(aws_lc::HmacKey),
+    #[cfg(feature = "rustcrypto")]
+    Sha256(rust_crypto::HmacKey<sha2::Sha256>),
+    #[cfg(feature = "rustcrypto")]
+    Sha512(rust_crypto::HmacKey<sha2::Sha512>),
+}
+
+impl ExpandKey {
+    /// `HKDF-Expand(prk, info, out.len())` (RFC 5869): `T(i) = HMAC(prk, T(i-1) || info || i)`,
+    /// concatenated and truncated; `out` at most 255 hash lengths.
+    pub(crate) fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+        use ctr_hmac::{MacKey, MacRunning};
+        fn run<M: MacKey>(mac: &M, info: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+            let mut t = [0u8; crate::suite::MAX_HASH_LEN];
+            let mut t_len = 0;
+            let mut result = Ok(());
+            let mut written = 0;
+            let mut counter = 1u8;
+            while written < out.len() {
+                let mut running = mac.start();
+                running.update(t.get(..t_len).unwrap_or(&[]));
+                for part in info {
+                    running.update(part);
+                }
+                running.update(&[counter]);
+                t_len = running.finish(&mut t);
+                let take = t_len.min(out.len() - written);
+                match (out.get_mut(written..written + take), t.get(..take)) {
+                    (Some(o), Some(src)) if take > 0 => o.copy_from_slice(src),
+                    _ => {
+                        result = Err(Error::Crypto);
+                        break;
+                    }
+                }
+                written += take;
+                counter = match counter.checked_add(1) {
+                    Some(c) => c,
+                    None if written >= out.len() => counter,
+                    None => {
+                        result = Err(Error::Crypto);
+                        break;
+                    }
+                };
+            }
+            zeroize::Zeroize::zeroize(&mut t);
+            result
+        }
+        match self {
+            #[cfg(feature = "aws-lc-rs")]
+            Self::AwsLc(k) => run(k, info, out),
+            #[cfg(feature = "rustcrypto")]
+            Self::Sha256(k) => run(k, info, out),
+            #[cfg(feature = "rustcrypto")]
+            Self::Sha512(k) => run(k, info, out),
         }
     }
 }

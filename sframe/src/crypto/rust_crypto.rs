@@ -141,12 +141,12 @@ impl CtrCipher for Ctr {
     }
 }
 
-pub(super) struct HmacKey<D: hmac::EagerHash> {
+pub(crate) struct HmacKey<D: hmac::EagerHash> {
     key: Hmac<D>,
 }
 
 impl<D: hmac::EagerHash> HmacKey<D> {
-    pub(super) fn new(key: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn new(key: &[u8]) -> Result<Self, Error> {
         Ok(Self {
             key: Hmac::<D>::new_from_slice(key).map_err(|_| Error::Crypto)?,
         })

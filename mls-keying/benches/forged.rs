@@ -1,0 +1,137 @@
+//! What forged input costs the keyring against a genuine frame (issue 14, case 6).
+//!
+//! - `genuine`: a frame under a KID already in use (the steady state).
+//! - `forged_fresh_kid`: a frame whose KID names a member of the current epoch with a context
+//!   never seen before, and a wrong tag (a forger who picks a new context every frame).
+//! - `forged_known_kid`: a wrong tag under a KID already in use.
+//!
+//! Run `cargo bench -p sframe-mls --bench forged`; compare the ratios of one run.
+
+// Set-up code: a failed unwrap is a failed benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use sframe_core::{Aead, Backend, CipherSuite, KeySchedule, KidKeyDeriver, Sender};
+use sframe_mls::{EpochKeys, Keyring, KeyringConfig, KidLayout};
+
+const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+/// The RFC 9605 section 5.2 `S` of a 16-leaf group (what `EpochKeys::new` derives from the roster).
+const SENDER_BITS: u8 = 4;
+const BASE_KEY: [u8; 16] = [7; 16];
+
+fn ring(own: u32) -> Keyring {
+    let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
+    ring.add_epoch(
+        Duration::ZERO,
+        EpochKeys::new(1, &BASE_KEY, Some(own), 0..16).unwrap(),
+    )
+    .unwrap();
+    ring
+}
+
+fn forged(c: &mut Criterion) {
+    let layout = KidLayout::new(KeyringConfig::new(SUITE).epoch_bits, SENDER_BITS).unwrap();
+    for size in [100usize, 1200] {
+        let mut g = c.benchmark_group(format!("keyring_decrypt/{size}B"));
+        let mut sender = ring(1);
+        let mut receiver = ring(0);
+        // Warm: the sender's KID is known to the receiver.
+        let mut f = vec![0u8; size];
+        sender.encrypt(0, b"md", &mut f).unwrap();
+        receiver.decrypt(Duration::ZERO, 0, b"md", &mut f).unwrap();
+        g.bench_function("genuine", |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut f = vec![0u8; size];
+                    sender.encrypt(0, b"md", &mut f).unwrap();
+                    f
+                },
+                |f| {
+                    receiver
+                        .decrypt(Duration::ZERO, 0, b"md", black_box(f))
+                        .unwrap();
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let mut context = 1u64;
+        let mut mallory = Sender::new(SUITE);
+        g.bench_function("forged_fresh_kid", |b| {
+            b.iter_batched_ref(
+                || {
+                    context += 1;
+                    let kid = layout.kid(context, 1, 1).unwrap();
+                    mallory.add_key(kid, b"not the epoch key").unwrap();
+                    let mut f = vec![0u8; size];
+                    mallory.encrypt(kid, b"md", &mut f).unwrap();
+                    mallory.remove_key(kid);
+                    f
+                },
+                |f| {
+                    assert!(
+                        receiver
+                            .decrypt(Duration::ZERO, 0, b"md", black_box(f))
+                            .is_err()
+                    );
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let known = layout.kid(0, 1, 1).unwrap();
+        mallory.add_key(known, b"not the epoch key").unwrap();
+        g.bench_function("forged_known_kid", |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut f = vec![0u8; size];
+                    mallory.encrypt(known, b"md", &mut f).unwrap();
+                    f
+                },
+                |f| {
+                    assert!(
+                        receiver
+                            .decrypt(Duration::ZERO, 0, b"md", black_box(f))
+                            .is_err()
+                    );
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        g.finish();
+    }
+}
+
+/// The parts of a new KID's cost: the key schedule's two HKDF-Expands plus the AEAD key setup
+/// (what the keyring pays per new KID), against the full schedule with its HKDF-Extract.
+fn derivation(c: &mut Criterion) {
+    let mut g = c.benchmark_group("kid_key");
+    let deriver = KidKeyDeriver::new(Backend::default(), SUITE, &BASE_KEY).unwrap();
+    let mut kid = 0u64;
+    g.bench_function("derive_from_extracted", |b| {
+        b.iter(|| {
+            kid += 1;
+            black_box(deriver.derive(black_box(kid)).unwrap())
+        });
+    });
+    g.bench_function("key_schedule_only", |b| {
+        b.iter(|| {
+            kid += 1;
+            black_box(KeySchedule::derive(Backend::default(), SUITE, kid, &BASE_KEY).unwrap())
+        });
+    });
+    g.bench_function("aead_key_setup", |b| {
+        b.iter(|| black_box(Aead::new(Backend::default(), SUITE, black_box(&BASE_KEY)).unwrap()));
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = forged, derivation
+}
+criterion_main!(benches);
