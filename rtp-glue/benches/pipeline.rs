@@ -27,8 +27,8 @@ use criterion::{BatchSize, Criterion, Throughput};
 use sframe_core::{CipherSuite, Receiver, Sender};
 use sframe_rtp::{
     Codec, Depacketizer, DepacketizerConfig, FrameMetadata, KeyMode, MediaReceiver, MediaSender,
-    Mode, Origin, Packetizer, PacketizerConfig, Pushed, ReceiverConfig, SenderConfig, SrtpKeys,
-    SrtpProfile, SrtpTransform, WebrtcSrtp,
+    Mode, Origin, Packetizer, PacketizerConfig, Pushed, ReceiverConfig, SenderConfig, SrtpContext,
+    SrtpKeys, SrtpProfile, SrtpTransform,
 };
 
 struct CountingAllocator;
@@ -114,7 +114,7 @@ fn sender(profile: SrtpProfile) -> MediaSender {
     let mut s = MediaSender::new(
         cfg,
         BASE_KEY,
-        Box::new(WebrtcSrtp::sender(&keys(profile)).unwrap()),
+        Box::new(SrtpContext::sender(&keys(profile)).unwrap()),
     )
     .unwrap();
     s.add_stream(SSRC, 0, Some(Codec::Vp8)).unwrap();
@@ -128,7 +128,7 @@ fn receiver(profile: SrtpProfile) -> MediaReceiver {
         depacketizer: DepacketizerConfig::default(),
         codecs: vec![],
     };
-    let srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+    let srtp = SrtpContext::receiver(&keys(profile), 1024).unwrap();
     let mut r = MediaReceiver::new(cfg, Box::new(srtp));
     r.add_stream(SSRC);
     r.add_key(KID, BASE_KEY).unwrap();
@@ -280,14 +280,15 @@ fn receive_stages(c: &mut Criterion) {
                 tx.send_frame(SSRC, &frame, &meta(), &mut out).unwrap();
                 out
             };
-            let mut srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+            let mut srtp = SrtpContext::receiver(&keys(profile), 1024).unwrap();
             srtp.allow_ssrc(SSRC);
             group.bench_function(format!("{name}/srtp_unprotect/{profile:?}"), |b| {
                 b.iter_batched(
                     || fresh(&mut tx),
                     |pkts| {
                         for w in &pkts {
-                            black_box(srtp.unprotect(w).unwrap());
+                            let mut w = w.clone();
+                            black_box(srtp.unprotect(&mut w).unwrap().len());
                         }
                     },
                     BatchSize::SmallInput,

@@ -261,7 +261,10 @@ impl MediaSender {
             }
         }
         for packet in out.iter_mut().skip(first) {
-            srtp.protect(packet)?;
+            let len = packet.len();
+            packet.resize(len + srtp.profile().overhead(), 0);
+            let n = srtp.protect(packet, len)?;
+            packet.truncate(n);
         }
         Ok(out.len() - first)
     }
@@ -443,8 +446,9 @@ impl MediaReceiver {
     /// Bad input, already counted in [`MediaReceiver::stats`]: [`Error::Srtp`], [`Error::Rtp`],
     /// [`Error::UnknownStream`], [`Error::SFrame`], [`Error::CodecPayload`].
     pub fn receive(&mut self, packet: &[u8]) -> Result<Option<Received>, Error> {
-        let plain = match self.srtp.unprotect(packet) {
-            Ok(p) => p,
+        let mut buf = packet.to_vec();
+        let plain = match self.srtp.unprotect(&mut buf) {
+            Ok(p) => Bytes::copy_from_slice(p),
             Err(e) => {
                 match &e {
                     Error::Srtp(SrtpError::AuthenticationFailed) => {

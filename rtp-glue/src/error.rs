@@ -92,6 +92,16 @@ pub enum Error {
     KeyDerivation,
     /// Inconsistent configuration.
     InvalidConfig(&'static str),
+    /// The caller's buffer has no room for what must be written (an SRTP tag, say).
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes there.
+        available: usize,
+    },
+    /// An SRTP or SRTCP sender ran out of packet indexes (2^48 SRTP, 2^31 SRTCP) or was given
+    /// a sequence number from before its stream's start: the key must be changed.
+    SrtpIndexExhausted,
 }
 
 impl Error {
@@ -175,6 +185,10 @@ impl fmt::Display for Error {
             Self::Codec(why) => write!(f, "codec payloader: {why}"),
             Self::KeyDerivation => f.write_str("per-SSRC key derivation failed"),
             Self::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "buffer of {available} bytes, {needed} needed")
+            }
+            Self::SrtpIndexExhausted => f.write_str("SRTP/SRTCP packet index exhausted: rekey"),
         }
     }
 }

@@ -23,20 +23,20 @@
 //!
 //! // Alice sends one video stream, per-frame SFrame, KID 1.
 //! let cfg = SenderConfig { suite, kid: 1, mode: Mode::PerFrame, key_mode: KeyMode::Shared, mtu: 1200 };
-//! let mut alice = MediaSender::new(cfg, b"alice's SFrame key", Box::new(WebrtcSrtp::sender(&alice_up)?))?;
+//! let mut alice = MediaSender::new(cfg, b"alice's SFrame key", Box::new(SrtpContext::sender(&alice_up)?))?;
 //! alice.add_stream(0xA11CE, 0, None)?;
 //!
 //! // The SFU terminates SRTP on each leg and holds no SFrame key.
 //! let mut sfu = Sfu::new();
-//! sfu.add_participant(1, Box::new(WebrtcSrtp::receiver(&alice_up, 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&srtp(3))?), &[0xA11CE])?;
-//! sfu.add_participant(2, Box::new(WebrtcSrtp::receiver(&srtp(4), 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&bob_down)?), &[])?;
+//! sfu.add_participant(1, Box::new(SrtpContext::receiver(&alice_up, 1024)?),
+//!     Box::new(SrtpContext::sender(&srtp(3))?), &[0xA11CE])?;
+//! sfu.add_participant(2, Box::new(SrtpContext::receiver(&srtp(4), 1024)?),
+//!     Box::new(SrtpContext::sender(&bob_down)?), &[])?;
 //!
 //! // Bob knows Alice's SFrame key and his own SRTP leg.
 //! let cfg = ReceiverConfig { suite, key_mode: KeyMode::Shared,
 //!     depacketizer: DepacketizerConfig::default(), codecs: vec![] };
-//! let mut bob = MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(&bob_down, 1024)?));
+//! let mut bob = MediaReceiver::new(cfg, Box::new(SrtpContext::receiver(&bob_down, 1024)?));
 //! bob.add_stream(0xA11CE);
 //! bob.add_key(1, b"alice's SFrame key")?;
 //!
@@ -92,7 +92,7 @@ pub use reassembly::{
 };
 pub use rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
 pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};
-pub use srtp::{SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
+pub use srtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
 
 /// The `rtp` crate, re-exported for its `Extension` type and codec payloaders.
 pub use rtp;

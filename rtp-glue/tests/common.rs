@@ -11,7 +11,7 @@ use std::collections::{BinaryHeap, HashMap};
 use sframe_core::CipherSuite;
 use sframe_rtp::{
     Codec, DepacketizerConfig, KeyMode, MediaReceiver, MediaSender, Mode, ReceiverConfig,
-    SenderConfig, SrtpKeys, SrtpProfile, WebrtcSrtp,
+    SenderConfig, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
 };
 
 /// The seeded generator the library's simulator uses.
@@ -176,7 +176,7 @@ pub fn media_sender(mode: Mode, key_mode: KeyMode, kid: u64, keys: &SrtpKeys) ->
         key_mode,
         mtu: MTU,
     };
-    let srtp = WebrtcSrtp::sender(keys).unwrap();
+    let srtp = SrtpContext::sender(keys).unwrap();
     MediaSender::new(cfg, &sframe_base_key(kid as u32), Box::new(srtp)).unwrap()
 }
 
@@ -202,7 +202,21 @@ pub fn media_receiver_with(
         depacketizer: DepacketizerConfig::default(),
         codecs,
     };
-    MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(keys, 1024).unwrap()))
+    MediaReceiver::new(cfg, Box::new(SrtpContext::receiver(keys, 1024).unwrap()))
+}
+
+/// Protects the RTP packet in `w` in place, growing it for the tag.
+pub fn protect_vec(srtp: &mut dyn SrtpTransform, w: &mut Vec<u8>) {
+    let len = w.len();
+    w.resize(len + srtp.profile().overhead(), 0);
+    let n = srtp.protect(w, len).unwrap();
+    w.truncate(n);
+}
+
+/// Unprotects a copy of `w`; returns the RTP packet.
+pub fn unprotect_vec(srtp: &mut dyn SrtpTransform, w: &[u8]) -> Vec<u8> {
+    let mut buf = w.to_vec();
+    srtp.unprotect(&mut buf).unwrap().to_vec()
 }
 
 /// Finds `needle` in `hay`.

@@ -344,7 +344,9 @@ impl Outbound {
         for packet in out.iter_mut().skip(first) {
             let started = Instant::now();
             let len = packet.len();
-            self.srtp.protect(packet).map_err(|e| e.to_string())?;
+            packet.resize(len + self.srtp.profile().overhead(), 0);
+            let n = self.srtp.protect(packet, len).map_err(|e| e.to_string())?;
+            packet.truncate(n);
             meters.srtp_protect.add(started, len);
         }
         Ok(Sent {
@@ -415,8 +417,9 @@ impl Inbound {
     ) -> Option<Outcome> {
         self.stats.packets += 1;
         let started = Instant::now();
-        let plain = match self.srtp.unprotect(packet) {
-            Ok(p) => p,
+        let mut buf = packet.to_vec();
+        let plain = match self.srtp.unprotect(&mut buf) {
+            Ok(p) => bytes::Bytes::copy_from_slice(p),
             Err(RtpError::Srtp(SrtpError::Replay { .. })) => {
                 self.stats.srtp_replays += 1;
                 return None;

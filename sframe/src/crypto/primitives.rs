@@ -266,7 +266,9 @@ mod tests {
     fn aes_ctr_sp800_38a_f5_1_every_backend() {
         // NIST SP 800-38A F.5.1 CTR-AES128.Encrypt.
         let key = unhex("2b7e151628aed2a6abf7158809cf4f3c");
-        let iv: [u8; 16] = unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").try_into().unwrap();
+        let iv: [u8; 16] = unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+            .try_into()
+            .unwrap();
         let pt = unhex(
             "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51
              30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
@@ -294,7 +296,11 @@ mod tests {
     fn hmac_sha1_rfc2202_every_backend() {
         // RFC 2202 test cases 1, 2 and 6.
         let cases: [(&[u8], &[u8], &str); 3] = [
-            (&[0x0b; 20], b"Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"),
+            (
+                &[0x0b; 20],
+                b"Hi There",
+                "b617318655057264e28bc0b6fb378c8ef146be00",
+            ),
             (
                 b"Jefe",
                 b"what do ya want for nothing?",
