@@ -34,6 +34,8 @@ const E_BIT: u32 = 0x8000_0000;
 const MAX_SRTCP_INDEX: u32 = 0x7fff_ffff;
 
 /// The keyed cipher of one direction of SRTP or SRTCP.
+// Two per context, built once: boxing the large variant would add an indirection per packet.
+#[allow(clippy::large_enum_variant)]
 enum Cipher {
     CmHmac {
         ctr: AesCtr,

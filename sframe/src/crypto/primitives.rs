@@ -65,6 +65,8 @@ pub struct AesCtr {
     inner: CtrImpl,
 }
 
+// Built once per key and kept: an indirection per packet would cost more than the size.
+#[allow(clippy::large_enum_variant)]
 enum CtrImpl {
     #[cfg(feature = "aws-lc-rs")]
     AwsLc(aws_lc::Ctr),
@@ -117,6 +119,8 @@ pub struct HmacSha1 {
     inner: HmacImpl,
 }
 
+// Built once per key and kept: an indirection per packet would cost more than the size.
+#[allow(clippy::large_enum_variant)]
 enum HmacImpl {
     #[cfg(feature = "aws-lc-rs")]
     AwsLc(aws_lc_rs::hmac::Key),
