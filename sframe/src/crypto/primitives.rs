@@ -103,10 +103,9 @@ impl AesCtr {
     /// blocks from one counter block).
     #[inline]
     pub fn apply_keystream(&self, iv: &[u8; 16], data: &mut [u8]) -> Result<(), Error> {
-        use super::ctr_hmac::CtrCipher;
         match &self.inner {
             #[cfg(feature = "aws-lc-rs")]
-            CtrImpl::AwsLc(c) => c.apply(iv, data),
+            CtrImpl::AwsLc(c) => super::ctr_hmac::CtrCipher::apply(c, iv, data),
             #[cfg(feature = "rustcrypto")]
             CtrImpl::RustCrypto(c) => c.apply_full_counter(iv, data),
         }
