@@ -24,13 +24,12 @@ use std::cell::Cell;
 use std::hint::black_box;
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput};
 use sframe_core::{CipherSuite, Receiver, Sender, StaticKeys};
 use sframe_rtp::{
     Depacketizer, DepacketizerConfig, FrameMetadata, MediaReceiver, MediaReceiverConfig,
     MediaSender, MediaSenderConfig, Mode, Origin, Packetizer, PacketizerConfig, Pushed,
-    ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp,
+    ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, SrtpContext,
 };
 
 struct CountingAllocator;
@@ -148,7 +147,7 @@ fn sender(profile: SrtpProfile) -> Tx {
     };
     let mut sender = MediaSender::new(
         cfg,
-        Box::new(WebrtcSrtp::sender(&keys(profile)).unwrap()),
+        Box::new(SrtpContext::sender(&keys(profile)).unwrap()),
     );
     sender.add_stream(SSRC, 0, KID, None).unwrap();
     Tx {
@@ -166,7 +165,7 @@ struct Rx {
 
 impl Rx {
     /// Handles one packet and drains what it completed; returns the plaintext bytes handed out.
-    fn receive(&mut self, packet: &[u8]) -> usize {
+    fn receive(&mut self, packet: &mut [u8]) -> usize {
         self.receiver
             .handle_packet(&mut self.keys, Duration::ZERO, packet)
             .unwrap();
@@ -181,7 +180,7 @@ impl Rx {
 }
 
 fn receiver(profile: SrtpProfile) -> Rx {
-    let srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+    let srtp = SrtpContext::receiver(&keys(profile), 1024).unwrap();
     let mut receiver = MediaReceiver::new(MediaReceiverConfig::default(), Box::new(srtp));
     receiver.add_stream(SSRC);
     let mut sframe_keys = StaticKeys::new(SUITE);
@@ -268,12 +267,12 @@ fn allocation_report() {
             let mut tx = sender(profile);
             // The receiver gets the stream from its start: a warm-up frame, then the counted.
             let mut rx = receiver(profile);
-            for w in tx.packets(&frame) {
-                rx.receive(&w);
+            for mut w in tx.packets(&frame) {
+                rx.receive(&mut w);
             }
-            let frames: Vec<Vec<Vec<u8>>> = (0..n).map(|_| tx.packets(&frame)).collect();
+            let mut frames: Vec<Vec<Vec<u8>>> = (0..n).map(|_| tx.packets(&frame)).collect();
             let before = allocations();
-            for pkts in &frames {
+            for pkts in &mut frames {
                 for w in pkts {
                     black_box(rx.receive(w));
                 }
@@ -334,14 +333,14 @@ fn receive_stages(c: &mut Criterion) {
             // Fresh packets every iteration (SRTP and SFrame refuse replays), made untimed.
             let mut tx = sender(profile);
             let fresh = |tx: &mut Tx| tx.packets(&frame);
-            let mut srtp = WebrtcSrtp::receiver(&keys(profile), 1024).unwrap();
+            let mut srtp = SrtpContext::receiver(&keys(profile), 1024).unwrap();
             srtp.allow_ssrc(SSRC);
             group.bench_function(format!("{name}/srtp_unprotect/{profile:?}"), |b| {
                 b.iter_batched(
                     || fresh(&mut tx),
-                    |pkts| {
-                        for w in &pkts {
-                            black_box(srtp.unprotect(w).unwrap());
+                    |mut pkts| {
+                        for w in &mut pkts {
+                            black_box(srtp.unprotect(w).unwrap().len());
                         }
                     },
                     BatchSize::SmallInput,
@@ -353,8 +352,8 @@ fn receive_stages(c: &mut Criterion) {
             group.bench_function(format!("{name}/srtp+depacketize+sframe/{profile:?}"), |b| {
                 b.iter_batched(
                     || fresh(&mut tx),
-                    |pkts| {
-                        for w in &pkts {
+                    |mut pkts| {
+                        for w in &mut pkts {
                             black_box(rx.receive(w));
                         }
                     },
@@ -374,11 +373,11 @@ fn receive_stages(c: &mut Criterion) {
                     let len = seal(&mut s, &frame, &mut buf);
                     p.packetize_frame(&meta(), Origin::Raw, &buf[..len], &mut out)
                         .unwrap();
-                    out.into_iter().map(Bytes::from).collect::<Vec<_>>()
+                    out
                 },
                 |pkts| {
                     for pkt in pkts {
-                        if let (_, Pushed::Frame(mut f)) = d.push(pkt).unwrap() {
+                        if let (_, Pushed::Frame(mut f)) = d.push(&pkt).unwrap() {
                             r.decrypt(&[], &mut f.data).unwrap();
                             black_box(&f.data);
                         }

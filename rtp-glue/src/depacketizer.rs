@@ -55,8 +55,8 @@ impl Depacketizer {
     /// # Errors
     /// Bad input, counted and dropped: [`Error::Rtp`] for a malformed packet (an empty payload
     /// included: no descriptor), [`Error::UnknownStream`] past `max_streams` SSRCs.
-    pub fn push(&mut self, packet: Bytes) -> Result<(u32, Pushed), Error> {
-        let view = match RtpView::parse(&packet) {
+    pub fn push(&mut self, packet: &[u8]) -> Result<(u32, Pushed), Error> {
+        let view = match RtpView::parse(packet) {
             Ok(v) => v,
             Err(e) => {
                 self.malformed += 1;
@@ -77,11 +77,12 @@ impl Depacketizer {
             payload_type: view.payload_type(),
             timestamp: view.timestamp(),
             marker: view.marker(),
-            data: packet.slice(range.start + 1..range.end),
+            // The packet's one copy: the reorder window keeps the payload until its frame is
+            // whole (a single-packet frame's buffer is handed on as it is).
+            data: Bytes::copy_from_slice(packet.get(range.start + 1..range.end).unwrap_or_default()),
             memory: packet.len(),
         };
         let seq = view.sequence_number();
-        drop(packet);
         if !self.streams.contains_key(&ssrc) && self.streams.len() >= self.config.max_streams {
             self.refused_streams += 1;
             return Err(Error::UnknownStream(ssrc));
@@ -180,7 +181,7 @@ mod tests {
         let mut d = Depacketizer::new(DepacketizerConfig::default());
         let mut got = vec![];
         for p in all {
-            if let (ssrc, Pushed::Frame(f)) = d.push(Bytes::from(p)).unwrap() {
+            if let (ssrc, Pushed::Frame(f)) = d.push(&p).unwrap() {
                 got.push((ssrc, f.data.to_vec()));
             }
         }
@@ -201,12 +202,12 @@ mod tests {
     fn bad_packets_are_typed_errors_and_counted() {
         let mut d = Depacketizer::new(DepacketizerConfig::default());
         assert!(matches!(
-            d.push(Bytes::from_static(&[0x80; 5])),
+            d.push(&[0x80; 5]),
             Err(Error::Rtp(_))
         ));
         // A valid header with an empty payload: no descriptor.
         let empty = Bytes::from_static(&[0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(d.push(empty), Err(Error::Rtp(RtpError::NoDescriptor)));
+        assert_eq!(d.push(&empty), Err(Error::Rtp(RtpError::NoDescriptor)));
         assert_eq!(d.malformed(), 2);
     }
 
@@ -219,7 +220,7 @@ mod tests {
         let mut d = Depacketizer::new(cfg);
         for ssrc in 0..10u32 {
             let p = packets(ssrc, 0, &[&[1; 100]], 96).remove(0);
-            let r = d.push(Bytes::from(p));
+            let r = d.push(&p);
             assert_eq!(r.is_ok(), ssrc < 2);
         }
         assert_eq!(d.refused_streams(), 8);
@@ -233,7 +234,7 @@ mod tests {
         let mut d = Depacketizer::new(DepacketizerConfig::default());
         let mut outcomes = vec![];
         for p in pkts {
-            outcomes.push(d.push(Bytes::from(p)).unwrap().1);
+            outcomes.push(d.push(&p).unwrap().1);
         }
         assert!(outcomes.contains(&Pushed::Inconsistent));
         assert_eq!(d.stats().inconsistent_frames, 1);

@@ -127,7 +127,7 @@ impl<K: FrameSealer + FrameOpener> MediaEndpoint<K> {
     ///
     /// # Errors
     /// As [`MediaReceiver::handle_packet`].
-    pub fn handle_packet(&mut self, now: Duration, packet: &[u8]) -> Result<(), Error> {
+    pub fn handle_packet(&mut self, now: Duration, packet: &mut [u8]) -> Result<(), Error> {
         self.receiver.handle_packet(&mut self.keys, now, packet)
     }
 

@@ -86,19 +86,22 @@ pub enum Error {
     },
     /// More than 15 CSRCs, or a header extension RTP cannot carry.
     InvalidMetadata(&'static str),
-    /// The caller's buffer cannot hold what is to be written into it.
-    BufferTooSmall {
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes there.
-        available: usize,
-    },
     /// A codec payloader failed on the frame.
     Codec(String),
     /// The per-SSRC key derivation could not run (empty base key).
     KeyDerivation,
     /// Inconsistent configuration.
     InvalidConfig(&'static str),
+    /// The caller's buffer has no room for what must be written (an SRTP tag, say).
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes there.
+        available: usize,
+    },
+    /// An SRTP or SRTCP sender ran out of packet indexes (2^48 SRTP, 2^31 SRTCP) or was given
+    /// a sequence number from before its stream's start: the key must be changed.
+    SrtpIndexExhausted,
 }
 
 impl Error {
@@ -181,10 +184,11 @@ impl fmt::Display for Error {
             Self::InvalidMetadata(why) => write!(f, "invalid RTP metadata: {why}"),
             Self::Codec(why) => write!(f, "codec payloader: {why}"),
             Self::KeyDerivation => f.write_str("per-SSRC key derivation failed"),
-            Self::BufferTooSmall { needed, available } => {
-                write!(f, "buffer too small: {needed} bytes needed, {available} available")
-            }
             Self::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "buffer of {available} bytes, {needed} needed")
+            }
+            Self::SrtpIndexExhausted => f.write_str("SRTP/SRTCP packet index exhausted: rekey"),
         }
     }
 }

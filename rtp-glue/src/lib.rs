@@ -41,7 +41,7 @@
 //! let send = MediaSenderConfig { mode: Mode::PerFrame, mtu: 1200 };
 //! let endpoint = |own: u32, up: u8, down: u8| -> Result<MediaEndpoint<Keyring>, Box<dyn std::error::Error>> {
 //!     Ok(MediaEndpoint::new(keyring(own)?, send, MediaReceiverConfig::default(),
-//!         Box::new(WebrtcSrtp::sender(&srtp(up))?), Box::new(WebrtcSrtp::receiver(&srtp(down), 1024)?)))
+//!         Box::new(SrtpContext::sender(&srtp(up))?), Box::new(SrtpContext::receiver(&srtp(down), 1024)?)))
 //! };
 //! let (mut alice, mut bob) = (endpoint(0, 1, 2)?, endpoint(1, 3, 4)?);
 //! // Alice's video: SSRC 0xA11CE, MLS context 1.
@@ -50,10 +50,10 @@
 //!
 //! // The SFU terminates SRTP on each leg and holds no SFrame key.
 //! let mut sfu = Sfu::new();
-//! sfu.add_participant(1, Box::new(WebrtcSrtp::receiver(&srtp(1), 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&srtp(2))?), &[0xA11CE])?;
-//! sfu.add_participant(2, Box::new(WebrtcSrtp::receiver(&srtp(3), 1024)?),
-//!     Box::new(WebrtcSrtp::sender(&srtp(4))?), &[])?;
+//! sfu.add_participant(1, Box::new(SrtpContext::receiver(&srtp(1), 1024)?),
+//!     Box::new(SrtpContext::sender(&srtp(2))?), &[0xA11CE])?;
+//! sfu.add_participant(2, Box::new(SrtpContext::receiver(&srtp(3), 1024)?),
+//!     Box::new(SrtpContext::sender(&srtp(4))?), &[])?;
 //!
 //! let frame = vec![7u8; 5000];
 //! let meta = FrameMetadata { payload_type: 96, timestamp: 3000, marker: true, ..Default::default() };
@@ -69,7 +69,8 @@
 //! let mut got = Vec::new();
 //! for packet in wire.iter().rev() { // in any order
 //!     for (_to, forwarded) in sfu.receive(1, packet)?.out {
-//!         bob.handle_packet(now, &forwarded)?;
+//!         let mut forwarded = forwarded;
+//!         bob.handle_packet(now, &mut forwarded)?;
 //!         while let Some(out) = bob.poll_output(&mut buf)? {
 //!             if let Output::Frame(f) = out {
 //!                 got.push((f.place.ssrc, f.data.to_vec()));
@@ -126,7 +127,7 @@ pub use reassembly::{
 };
 pub use rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
 pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};
-pub use srtp::{SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
+pub use srtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
 
 /// The `rtp` crate, re-exported for its `Extension` type and codec payloaders.
 pub use rtp;

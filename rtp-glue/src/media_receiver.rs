@@ -267,14 +267,19 @@ impl<O: FrameOpener> MediaReceiver<O> {
         keys.handle_timeout(now);
     }
 
-    /// Handles one SRTP packet from the network. Its frame, if it completes one, comes out
-    /// of [`MediaReceiver::poll_output`].
+    /// Handles one SRTP packet from the network, unprotecting it in place in `packet`. Its
+    /// frame, if it completes one, comes out of [`MediaReceiver::poll_output`].
     ///
     /// # Errors
     /// Bad peer input, already counted in the stats: SRTP refusals, malformed RTP, streams
     /// beyond the limits. Frames the key source refuses are not errors here: they come out
     /// as [`ReceiveOutput::Dropped`] with their place.
-    pub fn handle_packet(&mut self, keys: &mut O, now: Duration, packet: &[u8]) -> Result<(), Error> {
+    pub fn handle_packet(
+        &mut self,
+        keys: &mut O,
+        now: Duration,
+        packet: &mut [u8],
+    ) -> Result<(), Error> {
         self.stats.packets += 1;
         let plain = match self.srtp.unprotect(packet) {
             Ok(p) => p,

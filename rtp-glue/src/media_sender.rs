@@ -72,8 +72,6 @@ pub struct MediaSender {
     queue: VecDeque<Queued>,
     /// Metadata buffers of frames sent, kept to be reused (`clone_from` keeps capacity).
     spare: Vec<FrameMetadata>,
-    /// The packet being protected (SRTP transforms take a `Vec` today).
-    scratch: Vec<u8>,
 }
 
 impl core::fmt::Debug for MediaSender {
@@ -97,7 +95,6 @@ impl MediaSender {
             sealed: Vec::new(),
             queue: VecDeque::new(),
             spare: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
@@ -352,17 +349,8 @@ impl MediaSender {
                 self.sealed.clear();
             }
         }
-        self.scratch.clear();
-        self.scratch.extend_from_slice(buf.get(..written).unwrap_or_default());
-        self.srtp.protect(&mut self.scratch)?;
-        let len = self.scratch.len();
-        let available = buf.len();
-        buf.get_mut(..len)
-            .ok_or(Error::BufferTooSmall {
-                needed: len,
-                available,
-            })?
-            .copy_from_slice(&self.scratch);
+        // The packetizer left room for the tag after the packet.
+        let len = self.srtp.protect(buf, written)?;
         Ok(Some(Transmit { ssrc, len }))
     }
 }

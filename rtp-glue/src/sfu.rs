@@ -250,8 +250,9 @@ impl Sfu {
             .participants
             .get_mut(&from)
             .ok_or(Error::UnknownParticipant(from))?;
-        let plain = match sender.inbound.unprotect(packet) {
-            Ok(p) => p,
+        let mut buf = packet.to_vec();
+        let plain = match sender.inbound.unprotect(&mut buf) {
+            Ok(p) => bytes::Bytes::copy_from_slice(p),
             Err(e) => {
                 match e {
                     Error::Srtp(SrtpError::Replay { .. }) => self.stats.srtp_replays += 1,
@@ -295,7 +296,10 @@ impl Sfu {
                 };
                 rewrite_header(&mut packet, ssrc, seq, ts)?;
             }
-            p.outbound.protect(&mut packet)?;
+            let len = packet.len();
+            packet.resize(len + p.outbound.profile().overhead(), 0);
+            let n = p.outbound.protect(&mut packet, len)?;
+            packet.truncate(n);
             self.stats.forwarded += 1;
             out.push((to, packet));
         }

@@ -17,7 +17,7 @@ use sframe_core::{
 use sframe_rtp::{
     Codec, Depacketizer, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
     MediaReceiver, MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode,
-    ReassemblyStats, ReceiveOutput, SrtpKeys, SrtpProfile, SsrcKeys, WebrtcSrtp,
+    ReassemblyStats, ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
 };
 
 /// The seeded generator the library's simulator uses.
@@ -286,7 +286,7 @@ impl Tx {
 }
 
 pub fn media_sender(mode: Mode, key_mode: KeyMode, kid: u64, keys: &SrtpKeys) -> Tx {
-    let srtp = WebrtcSrtp::sender(keys).unwrap();
+    let srtp = SrtpContext::sender(keys).unwrap();
     let base_key = sframe_base_key(kid as u32);
     let keys = match key_mode {
         KeyMode::Shared => {
@@ -358,7 +358,9 @@ impl Rx {
     }
 
     pub fn receive(&mut self, packet: &[u8]) -> Result<Option<Received>, Error> {
-        self.receiver.handle_packet(&mut self.keys, Duration::ZERO, packet)?;
+        let mut packet = packet.to_vec();
+        self.receiver
+            .handle_packet(&mut self.keys, Duration::ZERO, &mut packet)?;
         let mut got = Ok(None);
         while let Some(out) = self.receiver.poll_output(&mut self.keys) {
             got = match out {
@@ -429,8 +431,22 @@ pub fn media_receiver_with(key_mode: KeyMode, keys: &SrtpKeys, codecs: Vec<(u8, 
     };
     Rx {
         keys: keys_,
-        receiver: MediaReceiver::new(cfg, Box::new(WebrtcSrtp::receiver(keys, 1024).unwrap())),
+        receiver: MediaReceiver::new(cfg, Box::new(SrtpContext::receiver(keys, 1024).unwrap())),
     }
+}
+
+/// Protects the RTP packet in `w` in place, growing it for the tag.
+pub fn protect_vec(srtp: &mut dyn SrtpTransform, w: &mut Vec<u8>) {
+    let len = w.len();
+    w.resize(len + srtp.profile().overhead(), 0);
+    let n = srtp.protect(w, len).unwrap();
+    w.truncate(n);
+}
+
+/// Unprotects a copy of `w`; returns the RTP packet.
+pub fn unprotect_vec(srtp: &mut dyn SrtpTransform, w: &[u8]) -> Vec<u8> {
+    let mut buf = w.to_vec();
+    srtp.unprotect(&mut buf).unwrap().to_vec()
 }
 
 /// Finds `needle` in `hay`.

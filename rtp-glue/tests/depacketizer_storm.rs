@@ -8,7 +8,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
 use sframe_rtp::sim::Rng;
 use sframe_rtp::{
     Depacketizer, DepacketizerConfig, FrameMetadata, Origin, Packetizer, PacketizerConfig, Pushed,
@@ -55,7 +54,7 @@ fn storm_packet(rng: &mut Rng) -> Vec<u8> {
 fn delivered(d: &mut Depacketizer, packets: Vec<Vec<u8>>) -> Vec<u32> {
     let mut got = Vec::new();
     for p in packets {
-        if let Ok((_, Pushed::Frame(f))) = d.push(Bytes::from(p)) {
+        if let Ok((_, Pushed::Frame(f))) = d.push(&p) {
             let i = f
                 .data
                 .get(..4)

@@ -12,7 +12,7 @@ use sframe_core::CipherSuite;
 use sframe_mls::{EpochKeys, Event, Keyring, KeyringConfig};
 use sframe_rtp::{
     FrameMetadata, MediaEndpoint, MediaReceiverConfig, MediaSenderConfig, Mode, Output, Sfu,
-    SrtpKeys, SrtpProfile, WebrtcSrtp,
+    SrtpKeys, SrtpProfile, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -57,8 +57,8 @@ fn member(own: u32, up: u8, down: u8, mode: Mode) -> Member {
             codecs: vec![(111, sframe_rtp::Codec::Opus), (96, sframe_rtp::Codec::Vp8)],
             ..MediaReceiverConfig::default()
         },
-        Box::new(WebrtcSrtp::sender(&srtp(up)).unwrap()),
-        Box::new(WebrtcSrtp::receiver(&srtp(down), 1024).unwrap()),
+        Box::new(SrtpContext::sender(&srtp(up)).unwrap()),
+        Box::new(SrtpContext::receiver(&srtp(down), 1024).unwrap()),
     );
     let base = 0x1000 * (own + 1);
     let ssrcs = [base + 1, base + 2];
@@ -126,8 +126,8 @@ fn payload(ssrc: u32, i: u32, len: usize) -> Vec<u8> {
 /// Carries everything queued at the SFU to the other member.
 fn deliver(sfu: &mut Sfu, wire: &mut Vec<(u32, Vec<u8>)>, members: &mut [Member; 2], now: Duration) {
     for (from, packet) in wire.drain(..) {
-        for (to, fwd) in sfu.receive(from, &packet).unwrap().out {
-            members[to as usize].ep.handle_packet(now, &fwd).unwrap();
+        for (to, mut fwd) in sfu.receive(from, &packet).unwrap().out {
+            members[to as usize].ep.handle_packet(now, &mut fwd).unwrap();
         }
     }
 }
@@ -139,8 +139,8 @@ fn run(mode: Mode) {
         let (up, down) = (1 + 2 * id as u8, 2 + 2 * id as u8);
         sfu.add_participant(
             id as u32,
-            Box::new(WebrtcSrtp::receiver(&srtp(up), 1024).unwrap()),
-            Box::new(WebrtcSrtp::sender(&srtp(down)).unwrap()),
+            Box::new(SrtpContext::receiver(&srtp(up), 1024).unwrap()),
+            Box::new(SrtpContext::sender(&srtp(down)).unwrap()),
             &m.ssrcs,
         )
         .unwrap();

@@ -14,7 +14,7 @@ use rtp::header::{EXTENSION_PROFILE_ONE_BYTE, Extension};
 use rtp::packetizer::Depacketizer;
 use sframe_rtp::{
     Codec, Descriptor, Error, FrameMetadata, Mode, Origin, RtpView,
-    SrtpProfile, WebrtcSrtp, rtp,
+    SrtpProfile, SrtpContext, rtp,
 };
 
 fn metadata(pt: u8, ts: u32, marker: bool) -> FrameMetadata {
@@ -165,12 +165,12 @@ fn per_packet_mode_vp8_vp9_opus_assemble_into_the_original_frame() {
             Rng::new(9).fill(&mut frame);
             let (packets, got) = round_trip(Mode::PerPacket, profile, codec, &frame, 96);
             // The descriptor is inside SRTP's encryption: look after unprotecting.
-            let mut srtp_rx = WebrtcSrtp::receiver(&srtp_keys(profile, 77), 64).unwrap();
+            let mut srtp_rx = SrtpContext::receiver(&srtp_keys(profile, 77), 64).unwrap();
             sframe_rtp::SrtpTransform::allow_ssrc(&mut srtp_rx, 0x5000);
             let descriptors: Vec<Descriptor> = packets
                 .iter()
                 .map(|p| {
-                    let plain = sframe_rtp::SrtpTransform::unprotect(&mut srtp_rx, p).unwrap();
+                    let plain = unprotect_vec(&mut srtp_rx, p);
                     let v = RtpView::parse(&plain).unwrap();
                     Descriptor::from_byte(v.payload()[0])
                 })
@@ -285,16 +285,16 @@ fn per_ssrc_keys_differ_per_stream_and_round_trip() {
         assert_eq!(f.kid, 9);
     }
     // Re-label A's packet as SSRC B (a fresh SRTP sender, so SRTP accepts it): SFrame refuses.
-    let mut relabel = WebrtcSrtp::sender(&keys).unwrap();
+    let mut relabel = SrtpContext::sender(&keys).unwrap();
     let plain = {
-        let mut rx_plain = WebrtcSrtp::receiver(&keys, 64).unwrap();
+        let mut rx_plain = SrtpContext::receiver(&keys, 64).unwrap();
         sframe_rtp::SrtpTransform::allow_ssrc(&mut rx_plain, 0xA);
-        sframe_rtp::SrtpTransform::unprotect(&mut rx_plain, &a[0]).unwrap()
+        unprotect_vec(&mut rx_plain, &a[0])
     };
     let mut forged = plain.to_vec();
     forged[8..12].copy_from_slice(&0xBu32.to_be_bytes());
     forged[2..4].copy_from_slice(&500u16.to_be_bytes());
-    sframe_rtp::SrtpTransform::protect(&mut relabel, &mut forged).unwrap();
+    protect_vec(&mut relabel, &mut forged);
     assert_eq!(
         wrong.receive(&forged),
         Err(Error::SFrame(sframe_core::Error::AuthenticationFailed))

@@ -14,12 +14,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use bytes::Bytes;
 use sframe_core::CipherSuite;
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 use sframe_rtp::{
     Error, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
-    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, SrtpContext,
 };
 
 struct CountingAllocator;
@@ -84,11 +83,17 @@ impl SrtpTransform for Counted {
     fn profile(&self) -> SrtpProfile {
         self.0.profile()
     }
-    fn protect(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
-        counted(|| self.0.protect(packet))
+    fn protect(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        counted(|| self.0.protect(buf, len))
     }
-    fn unprotect(&mut self, packet: &[u8]) -> Result<Bytes, Error> {
+    fn unprotect<'a>(&mut self, packet: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
         counted(|| self.0.unprotect(packet))
+    }
+    fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        counted(|| self.0.protect_rtcp(buf, len))
+    }
+    fn unprotect_rtcp<'a>(&mut self, packet: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
+        counted(|| self.0.unprotect_rtcp(packet))
     }
     fn allow_ssrc(&mut self, ssrc: u32) {
         self.0.allow_ssrc(ssrc);
@@ -124,13 +129,13 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
             mode: Mode::PerFrame,
             mtu: 1200,
         },
-        Box::new(Counted(Box::new(WebrtcSrtp::sender(&srtp_keys(profile)).unwrap()))),
+        Box::new(Counted(Box::new(SrtpContext::sender(&srtp_keys(profile)).unwrap()))),
     );
     tx.add_stream(SSRC, 0, CONTEXT, None).unwrap();
     let mut rx: MediaReceiver<Keyring> = MediaReceiver::new(
         MediaReceiverConfig::default(),
         Box::new(Counted(Box::new(
-            WebrtcSrtp::receiver(&srtp_keys(profile), 1024).unwrap(),
+            SrtpContext::receiver(&srtp_keys(profile), 1024).unwrap(),
         ))),
     );
     rx.add_stream(SSRC);
@@ -160,7 +165,7 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
         send(&mut tx, &mut alice, i, &mut warm);
     }
     for p in &warm {
-        rx.handle_packet(&mut bob, Duration::ZERO, p).unwrap();
+        rx.handle_packet(&mut bob, Duration::ZERO, &mut p.clone()).unwrap();
         while rx.poll_output(&mut bob).is_some() {}
     }
     // Send, counted: the packets are not kept (keeping them would allocate).
@@ -179,7 +184,7 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
                 mode: Mode::PerFrame,
                 mtu: 1200,
             },
-            Box::new(WebrtcSrtp::sender(&srtp_keys(profile)).unwrap()),
+            Box::new(SrtpContext::sender(&srtp_keys(profile)).unwrap()),
         );
         t.add_stream(SSRC, 0, CONTEXT, None).unwrap();
         t
@@ -195,7 +200,7 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
     wire.extend(all);
     let (a0, s0) = (allocations(), srtp_allocations());
     let mut delivered = 0u64;
-    for p in &wire {
+    for p in &mut wire {
         rx.handle_packet(&mut bob, Duration::ZERO, p).unwrap();
         while let Some(out) = rx.poll_output(&mut bob) {
             if let ReceiveOutput::Frame(f) = out {
@@ -222,10 +227,10 @@ fn mls_keyed_pipeline_allocations_per_packet() {
                  receive {recv:.2}/packet (SRTP {recv_srtp:.2})"
             );
             assert_eq!(send_total, send_srtp_n, "{profile:?} {len} B: the pipeline's own send path");
-            // Receive, today: the depacketizer takes each packet as `Bytes` from the SRTP
-            // transform (sharing it costs one allocation) and gathers a frame of several
-            // packets into one new buffer: at most one allocation per packet plus one per
-            // frame. The SRTP engine that works in place lets the depacketizer take slices.
+            // Receive: the reorder window keeps one copy of each packet's payload until its
+            // frame is whole (a single-packet frame's copy is handed on as it is), and a frame
+            // of several packets is gathered into one buffer: at most one allocation per
+            // packet plus one per frame.
             assert!(
                 recv_total - recv_srtp_n <= packets + frames,
                 "{profile:?} {len} B: receive allocates {:.2}/packet of its own",

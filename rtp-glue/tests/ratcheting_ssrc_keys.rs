@@ -11,7 +11,7 @@ use std::time::Duration;
 use sframe_core::{CipherSuite, RatchetKid};
 use sframe_rtp::{
     Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
-    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SsrcKeys, WebrtcSrtp,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SsrcKeys, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes256GcmSha512_128;
@@ -32,7 +32,7 @@ fn run(mode: Mode, ratchet_every: u32, frames: u32) {
     let mut tx_keys = SsrcKeys::new(SUITE);
     let mut tx = MediaSender::new(
         MediaSenderConfig { mode, mtu: 1200 },
-        Box::new(WebrtcSrtp::sender(&srtp()).unwrap()),
+        Box::new(SrtpContext::sender(&srtp()).unwrap()),
     );
     let mut rx_keys = SsrcKeys::new(SUITE);
     let mut rx = MediaReceiver::new(
@@ -40,7 +40,7 @@ fn run(mode: Mode, ratchet_every: u32, frames: u32) {
             codecs: vec![(96, Codec::Vp8)],
             ..MediaReceiverConfig::default()
         },
-        Box::new(WebrtcSrtp::receiver(&srtp(), 1024).unwrap()),
+        Box::new(SrtpContext::receiver(&srtp(), 1024).unwrap()),
     );
     for ssrc in ssrcs {
         tx_keys
@@ -71,7 +71,7 @@ fn run(mode: Mode, ratchet_every: u32, frames: u32) {
             };
             tx.send_frame(&mut tx_keys, ssrc, &frame, &meta).unwrap();
             while let Some(t) = tx.poll_transmit(&mut buf).unwrap() {
-                rx.handle_packet(&mut rx_keys, Duration::ZERO, &buf[..t.len])
+                rx.handle_packet(&mut rx_keys, Duration::ZERO, &mut buf[..t.len])
                     .unwrap();
                 while let Some(out) = rx.poll_output(&mut rx_keys) {
                     match out {

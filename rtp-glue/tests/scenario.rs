@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use common::*;
 use sframe_rtp::{
     Codec, Error, FrameMetadata, Mode, Sfu,
-    SrtpError, SrtpProfile, WebrtcSrtp,
+    SrtpError, SrtpProfile, SrtpContext,
 };
 
 const SECONDS: u64 = 30;
@@ -85,8 +85,8 @@ fn run(mode: Mode, profile: SrtpProfile) {
         }
         sfu.add_participant(
             p,
-            Box::new(WebrtcSrtp::receiver(&up, 1024).unwrap()),
-            Box::new(WebrtcSrtp::sender(&down).unwrap()),
+            Box::new(SrtpContext::receiver(&up, 1024).unwrap()),
+            Box::new(SrtpContext::sender(&down).unwrap()),
             &[audio_ssrc(p), video_ssrc(p)],
         )
         .unwrap();

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use sframe_rtp::{
     Codec, Error, FrameMetadata, Mode, Sfu,
-    SrtpError, SrtpProfile, SrtpTransform, WebrtcSrtp,
+    SrtpContext, SrtpError, SrtpProfile,
 };
 
 const MAGIC: &[u8] = b"\xa5PLAINTEXT-MEDIA\x5a";
@@ -51,8 +51,8 @@ fn meeting(mode: Mode, profile: SrtpProfile, ids: &[u32]) -> Meeting {
         }
         sfu.add_participant(
             p,
-            Box::new(WebrtcSrtp::receiver(&up, 512).unwrap()),
-            Box::new(WebrtcSrtp::sender(&down).unwrap()),
+            Box::new(SrtpContext::receiver(&up, 512).unwrap()),
+            Box::new(SrtpContext::sender(&down).unwrap()),
             &[p * 10 + 1, p * 10 + 2],
         )
         .unwrap();
@@ -281,8 +281,8 @@ fn replayed_and_forged_packets_do_not_reach_anyone() {
     ));
     // An SRTP packet protected with a key the SFU does not have for that leg.
     let mut forged = b"\x80\x6f\x00\x07\x00\x00\x00\x00\x00\x00\x00\x0b\xe0forged".to_vec();
-    let mut stranger = WebrtcSrtp::sender(&srtp_keys(profile, 999)).unwrap();
-    stranger.protect(&mut forged).unwrap();
+    let mut stranger = SrtpContext::sender(&srtp_keys(profile, 999)).unwrap();
+    protect_vec(&mut stranger, &mut forged);
     assert_eq!(
         m.sfu.receive(1, &forged),
         Err(Error::Srtp(SrtpError::AuthenticationFailed))

@@ -11,7 +11,7 @@ use sframe_core::{CipherSuite, FrameOpener, StaticKeys};
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 use sframe_rtp::{
     Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
-    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, WebrtcSrtp,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -31,7 +31,7 @@ fn receiver<O: FrameOpener>() -> MediaReceiver<O> {
             codecs: vec![(96, Codec::Vp8)],
             ..MediaReceiverConfig::default()
         },
-        Box::new(WebrtcSrtp::receiver(&srtp(), 1024).unwrap()),
+        Box::new(SrtpContext::receiver(&srtp(), 1024).unwrap()),
     );
     r.add_stream(0x5EED);
     r
@@ -43,7 +43,7 @@ where
     O::Error: std::fmt::Debug,
     O::Event: std::fmt::Debug,
 {
-    rx.handle_packet(keys, Duration::ZERO, packet).unwrap();
+    rx.handle_packet(keys, Duration::ZERO, &mut packet.to_vec()).unwrap();
     let mut out = Vec::new();
     while let Some(o) = rx.poll_output(keys) {
         match o {
@@ -65,7 +65,7 @@ fn run(mode: Mode) {
     let kid = alice.send_kid_for(context).unwrap();
     let mut tx = MediaSender::new(
         MediaSenderConfig { mode, mtu: 1200 },
-        Box::new(WebrtcSrtp::sender(&srtp()).unwrap()),
+        Box::new(SrtpContext::sender(&srtp()).unwrap()),
     );
     tx.add_stream(0x5EED, 7, context, Some(Codec::Vp8)).unwrap();
 

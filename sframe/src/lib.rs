@@ -52,7 +52,8 @@
 //! # Ok::<(), sframe_core::Error>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here.
+//! Modules are private; everything is re-exported here, except [`primitives`]: AES-CTR,
+//! HMAC-SHA1 and AES-GCM on the same backends, for SRTP next to SFrame.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -75,6 +76,7 @@ mod suite;
 
 pub use buffer::FrameBuffer;
 pub use crypto::Backend;
+pub use crypto::primitives;
 pub use error::Error;
 pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{

@@ -333,7 +333,9 @@ impl Outbound {
         for packet in out.iter_mut().skip(first) {
             let started = Instant::now();
             let len = packet.len();
-            self.srtp.protect(packet).map_err(|e| e.to_string())?;
+            packet.resize(len + self.srtp.profile().overhead(), 0);
+            let n = self.srtp.protect(packet, len).map_err(|e| e.to_string())?;
+            packet.truncate(n);
             meters.srtp_protect.add(started, len);
         }
         Ok(Sent {
@@ -409,8 +411,9 @@ impl Inbound {
     ) -> Option<Outcome> {
         self.stats.packets += 1;
         let started = Instant::now();
-        let plain = match self.srtp.unprotect(packet) {
-            Ok(p) => p,
+        let mut buf = packet.to_vec();
+        let plain = match self.srtp.unprotect(&mut buf) {
+            Ok(p) => bytes::Bytes::copy_from_slice(p),
             Err(RtpError::Srtp(SrtpError::Replay { .. })) => {
                 self.stats.srtp_replays += 1;
                 return None;
@@ -421,7 +424,7 @@ impl Inbound {
             }
         };
         meters.srtp_unprotect.add(started, packet.len());
-        let (ssrc, pushed) = match self.depacketizer.push(plain) {
+        let (ssrc, pushed) = match self.depacketizer.push(&plain) {
             Ok(p) => p,
             Err(_) => {
                 self.stats.depacketizer_dropped += 1;

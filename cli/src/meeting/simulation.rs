@@ -10,7 +10,7 @@ use sframe_mls::{
     sender_bits_for,
 };
 use sframe_rtp::sim::{Link, LinkConfig, LinkStats, Rng, Schedule};
-use sframe_rtp::{Error as RtpError, Mode, Sfu, SrtpError, SrtpKeys, SrtpProfile, WebrtcSrtp};
+use sframe_rtp::{Error as RtpError, Mode, Sfu, SrtpContext, SrtpError, SrtpKeys, SrtpProfile};
 
 use super::ledger::{Ledger, Pid, contains_canary, payload};
 use super::media::{CryptoMeters, Inbound, InboundStats, Kind, Outbound, Outcome};
@@ -231,20 +231,20 @@ impl Meeting {
         let key_package = member.key_package().map_err(|e| e.to_string())?;
         let up_keys = self.srtp_keys();
         let down_keys = self.srtp_keys();
-        let srtp = |r: Result<WebrtcSrtp, RtpError>| r.map_err(|e| e.to_string());
+        let srtp = |r: Result<SrtpContext, RtpError>| r.map_err(|e| e.to_string());
         let outbound = Outbound::new(
             self.config.mode,
             self.config.suite,
             MTU,
             [ssrc(pid, Kind::Audio), ssrc(pid, Kind::Video)],
             [self.rng.next_u64() as u16, self.rng.next_u64() as u16],
-            Box::new(srtp(WebrtcSrtp::sender(&up_keys))?),
+            Box::new(srtp(SrtpContext::sender(&up_keys))?),
         );
         // Every SSRC of the meeting may reach every receiver; state is made only for those seen.
         let max_streams = 1 << 16;
         let mut inbound = Inbound::new(
             self.config.mode,
-            Box::new(srtp(WebrtcSrtp::receiver(&down_keys, 1024))?),
+            Box::new(srtp(SrtpContext::receiver(&down_keys, 1024))?),
             max_streams,
         );
         // Signalling: everyone learns everyone's SSRCs.
@@ -280,8 +280,8 @@ impl Meeting {
     /// Connects `pid` to the SFU at `t`.
     fn connect(&mut self, pid: Pid, t: u64) -> Result<(), String> {
         let p = &self.people[pid];
-        let inbound = WebrtcSrtp::receiver(&p.up_keys, 1024).map_err(|e| e.to_string())?;
-        let outbound = WebrtcSrtp::sender(&p.down_keys).map_err(|e| e.to_string())?;
+        let inbound = SrtpContext::receiver(&p.up_keys, 1024).map_err(|e| e.to_string())?;
+        let outbound = SrtpContext::sender(&p.down_keys).map_err(|e| e.to_string())?;
         self.sfu
             .add_participant(
                 pid as u32,

@@ -14,6 +14,7 @@ use crate::{CipherSuite, Error};
 #[cfg(feature = "aws-lc-rs")]
 mod aws_lc;
 pub(crate) mod ctr_hmac;
+pub mod primitives;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
 

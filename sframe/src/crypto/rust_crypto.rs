@@ -131,6 +131,31 @@ where
         .map_err(|_| Error::FrameTooLarge)
 }
 
+impl Ctr {
+    /// AES-CTR with the whole 16-byte counter block incremented (big endian, mod 2^128), as
+    /// SRTP's AES-CM and NIST SP 800-38A define it.
+    pub(super) fn apply_full_counter(&self, iv: &[u8; 16], data: &mut [u8]) -> Result<(), Error> {
+        fn with<B>(cipher: &B, iv: &[u8; 16], data: &mut [u8]) -> Result<(), Error>
+        where
+            B: ctr::cipher::BlockCipherEncrypt
+                + ctr::cipher::BlockSizeUser<BlockSize = ctr::cipher::consts::U16>
+                + Clone,
+        {
+            let core = ctr::CtrCore::<B, ctr::flavors::Ctr128BE>::inner_iv_init(
+                cipher.clone(),
+                &(*iv).into(),
+            );
+            StreamCipherCoreWrapper::from_core(core)
+                .try_apply_keystream(data)
+                .map_err(|_| Error::Crypto)
+        }
+        match self {
+            Self::Aes128(c) => with(c, iv, data),
+            Self::Aes256(c) => with(c, iv, data),
+        }
+    }
+}
+
 impl CtrCipher for Ctr {
     #[inline]
     fn apply(&self, iv: &[u8; 16], data: &mut [u8]) -> Result<(), Error> {

@@ -1,119 +1,34 @@
-//! Hop-by-hop SRTP (RFC 3711, RFC 7714) behind a small trait, [`SrtpTransform`].
+//! [`WebrtcSrtp`]: the [`SrtpTransform`] seam over `webrtc-srtp` 0.17's synchronous
+//! `Context`, kept as the differential-test peer and the benchmark baseline.
 //!
-//! The one implementation today, [`WebrtcSrtp`], wraps `webrtc-srtp` 0.17's synchronous
-//! `Context`. It costs what that library costs: a fresh buffer per packet both ways, and
-//! (AEAD_AES_128_GCM) a byte-by-byte copy of the ciphertext; the trait protects in place in
-//! the caller's `Vec<u8>`, so a faster in-place implementation can replace it without touching
-//! the packetizer, the receiver or the SFU (the bench shows the share SRTP takes).
+//! It costs what that library costs: a fresh buffer per packet both ways, copied back into
+//! the caller's buffer here, and (AEAD_AES_128_GCM) a byte-by-byte copy of the ciphertext.
 //!
 //! Two things are added around `webrtc-srtp`:
-//! - every packet is checked by [`RtpView::parse_header`] first, because `rtp`'s header parser
-//!   (which `webrtc-srtp` calls) panics on some malformed extension blocks;
+//! - every RTP packet is checked by [`RtpView::parse_header`] first, because `rtp`'s header
+//!   parser (which `webrtc-srtp` calls) panics on some malformed extension blocks;
 //! - on receive only SSRCs announced with [`SrtpTransform::allow_ssrc`] are let through, since
 //!   `webrtc-srtp` creates per-SSRC state for every SSRC it is shown, before authenticating.
 
 use std::collections::HashSet;
 
-use bytes::Bytes;
 use webrtc_srtp::context::Context;
 use webrtc_srtp::option::{
-    srtcp_no_replay_protection, srtp_no_replay_protection, srtp_replay_protection,
+    srtcp_no_replay_protection, srtcp_replay_protection, srtp_no_replay_protection,
+    srtp_replay_protection,
 };
 use webrtc_srtp::protection_profile::ProtectionProfile;
 
+use super::{SrtpKeys, SrtpProfile, SrtpTransform};
 use crate::error::{Error, SrtpError};
 use crate::rtp_view::RtpView;
 
-/// The SRTP protection profiles offered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SrtpProfile {
-    /// SRTP_AES128_CM_HMAC_SHA1_80 (RFC 3711): 16-byte key, 14-byte salt, 10-byte tag.
-    Aes128CmHmacSha1_80,
-    /// SRTP_AEAD_AES_128_GCM (RFC 7714): 16-byte key, 12-byte salt, 16-byte tag.
-    AeadAes128Gcm,
-}
-
-impl SrtpProfile {
-    /// Both profiles.
-    pub const ALL: [Self; 2] = [Self::Aes128CmHmacSha1_80, Self::AeadAes128Gcm];
-
-    /// Master key length.
-    pub const fn key_len(self) -> usize {
-        16
-    }
-
-    /// Master salt length.
-    pub const fn salt_len(self) -> usize {
-        match self {
-            Self::Aes128CmHmacSha1_80 => 14,
-            Self::AeadAes128Gcm => 12,
-        }
-    }
-
-    /// Bytes SRTP adds to each RTP packet.
-    pub const fn overhead(self) -> usize {
-        match self {
-            Self::Aes128CmHmacSha1_80 => 10,
-            Self::AeadAes128Gcm => 16,
-        }
-    }
-
-    fn webrtc(self) -> ProtectionProfile {
-        match self {
-            Self::Aes128CmHmacSha1_80 => ProtectionProfile::Aes128CmHmacSha1_80,
-            Self::AeadAes128Gcm => ProtectionProfile::AeadAes128Gcm,
-        }
-    }
-}
-
-/// One direction of one SRTP leg.
-pub trait SrtpTransform: Send + core::fmt::Debug {
-    /// The profile.
-    fn profile(&self) -> SrtpProfile;
-
-    /// Protects the plaintext RTP packet in `packet`, in place: on return it holds the SRTP
-    /// packet (header, encrypted payload, tag).
-    ///
-    /// # Errors
-    /// [`Error::Rtp`] for a malformed packet, [`Error::Srtp`] if SRTP refuses.
-    fn protect(&mut self, packet: &mut Vec<u8>) -> Result<(), Error>;
-
-    /// Authenticates, replay-checks and decrypts an SRTP packet; returns the plaintext RTP
-    /// packet.
-    ///
-    /// # Errors
-    /// [`Error::Rtp`] for a malformed header; [`Error::Srtp`]: an unknown SSRC, a packet too
-    /// short, authentication failure, replay.
-    fn unprotect(&mut self, packet: &[u8]) -> Result<Bytes, Error>;
-
-    /// Lets packets of `ssrc` through on receive.
-    fn allow_ssrc(&mut self, ssrc: u32);
-}
-
-/// The master key and salt of one direction of a leg.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SrtpKeys {
-    /// The profile.
-    pub profile: SrtpProfile,
-    /// Master key ([`SrtpProfile::key_len`] bytes).
-    pub master_key: Vec<u8>,
-    /// Master salt ([`SrtpProfile::salt_len`] bytes).
-    pub master_salt: Vec<u8>,
-}
-
-impl core::fmt::Debug for SrtpKeys {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SrtpKeys")
-            .field("profile", &self.profile)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for SrtpKeys {
-    fn drop(&mut self) {
-        self.master_key.fill(0);
-        self.master_salt.fill(0);
+fn webrtc_profile(profile: SrtpProfile) -> ProtectionProfile {
+    match profile {
+        SrtpProfile::Aes128CmHmacSha1_80 => ProtectionProfile::Aes128CmHmacSha1_80,
+        SrtpProfile::Aes128CmHmacSha1_32 => ProtectionProfile::Aes128CmHmacSha1_32,
+        SrtpProfile::AeadAes128Gcm => ProtectionProfile::AeadAes128Gcm,
+        SrtpProfile::AeadAes256Gcm => ProtectionProfile::AeadAes256Gcm,
     }
 }
 
@@ -152,16 +67,16 @@ impl WebrtcSrtp {
     }
 
     fn with_replay(keys: &SrtpKeys, replay_window: Option<usize>) -> Result<Self, Error> {
-        let srtp_option = match replay_window {
-            Some(w) => srtp_replay_protection(w),
-            None => srtp_no_replay_protection(),
+        let (srtp_option, srtcp_option) = match replay_window {
+            Some(w) => (srtp_replay_protection(w), srtcp_replay_protection(w)),
+            None => (srtp_no_replay_protection(), srtcp_no_replay_protection()),
         };
         let context = Context::new(
             &keys.master_key,
             &keys.master_salt,
-            keys.profile.webrtc(),
+            webrtc_profile(keys.profile),
             Some(srtp_option),
-            Some(srtcp_no_replay_protection()),
+            Some(srtcp_option),
         )
         .map_err(|_| Error::InvalidConfig("SRTP master key or salt of the wrong length"))?;
         Ok(Self {
@@ -175,12 +90,38 @@ impl WebrtcSrtp {
 fn map_error(e: webrtc_srtp::Error, ssrc: u32, seq: u16) -> Error {
     use webrtc_srtp::Error as E;
     Error::Srtp(match e {
-        E::SrtpSsrcDuplicated(..) | E::ErrDuplicated => SrtpError::Replay { ssrc, seq },
-        E::ErrTooShortRtp | E::SrtpTooSmall(..) => SrtpError::TooShort,
+        E::SrtpSsrcDuplicated(..) | E::SrtcpSsrcDuplicated(..) | E::ErrDuplicated => {
+            SrtpError::Replay { ssrc, seq }
+        }
+        E::ErrTooShortRtp | E::ErrTooShortRtcp | E::SrtpTooSmall(..) => SrtpError::TooShort,
         E::ErrExceededMaxPackets => SrtpError::Other,
         // Tag mismatch (HMAC) and every AES-GCM failure.
         _ => SrtpError::AuthenticationFailed,
     })
+}
+
+/// Copies `out` into `buf` (from the start), checking room.
+fn copy_out(buf: &mut [u8], out: &[u8]) -> Result<usize, Error> {
+    let available = buf.len();
+    buf.get_mut(..out.len())
+        .ok_or(Error::BufferTooSmall {
+            needed: out.len(),
+            available,
+        })?
+        .copy_from_slice(out);
+    Ok(out.len())
+}
+
+fn rtcp_ssrc(packet: &[u8]) -> Result<u32, Error> {
+    match packet.get(4..8) {
+        Some(&[a, b, c, d]) if packet.first().is_some_and(|b0| b0 >> 6 == 2) => {
+            Ok(u32::from_be_bytes([a, b, c, d]))
+        }
+        Some(_) => {
+            Err(crate::error::RtpError::BadVersion(packet.first().map_or(0, |b| b >> 6)).into())
+        }
+        None => Err(SrtpError::TooShort.into()),
+    }
 }
 
 impl SrtpTransform for WebrtcSrtp {
@@ -188,19 +129,27 @@ impl SrtpTransform for WebrtcSrtp {
         self.profile
     }
 
-    fn protect(&mut self, packet: &mut Vec<u8>) -> Result<(), Error> {
+    fn protect(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let packet = buf.get(..len).ok_or(Error::BufferTooSmall {
+            needed: len,
+            available: buf.len(),
+        })?;
         let view = RtpView::parse_header(packet)?;
         let (ssrc, seq) = (view.ssrc(), view.sequence_number());
+        if buf.len() < len + self.profile.overhead() {
+            return Err(Error::BufferTooSmall {
+                needed: len + self.profile.overhead(),
+                available: buf.len(),
+            });
+        }
         let out = self
             .context
             .encrypt_rtp(packet)
             .map_err(|e| map_error(e, ssrc, seq))?;
-        packet.clear();
-        packet.extend_from_slice(&out);
-        Ok(())
+        copy_out(buf, &out)
     }
 
-    fn unprotect(&mut self, packet: &[u8]) -> Result<Bytes, Error> {
+    fn unprotect<'a>(&mut self, packet: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
         let view = RtpView::parse_header(packet)?;
         let (ssrc, seq) = (view.ssrc(), view.sequence_number());
         if !self.allowed.contains(&ssrc) {
@@ -209,9 +158,47 @@ impl SrtpTransform for WebrtcSrtp {
         if packet.len() < view.header_len() + self.profile.overhead() {
             return Err(SrtpError::TooShort.into());
         }
-        self.context
+        let out = self
+            .context
             .decrypt_rtp(packet)
-            .map_err(|e| map_error(e, ssrc, seq))
+            .map_err(|e| map_error(e, ssrc, seq))?;
+        let n = copy_out(packet, &out)?;
+        Ok(packet.split_at_mut(n).0)
+    }
+
+    fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+        let packet = buf.get(..len).ok_or(Error::BufferTooSmall {
+            needed: len,
+            available: buf.len(),
+        })?;
+        let ssrc = rtcp_ssrc(packet)?;
+        if buf.len() < len + self.profile.rtcp_overhead() {
+            return Err(Error::BufferTooSmall {
+                needed: len + self.profile.rtcp_overhead(),
+                available: buf.len(),
+            });
+        }
+        let out = self
+            .context
+            .encrypt_rtcp(packet)
+            .map_err(|e| map_error(e, ssrc, 0))?;
+        copy_out(buf, &out)
+    }
+
+    fn unprotect_rtcp<'a>(&mut self, packet: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
+        let ssrc = rtcp_ssrc(packet)?;
+        if !self.allowed.contains(&ssrc) {
+            return Err(SrtpError::UnknownSsrc(ssrc).into());
+        }
+        if packet.len() < 8 + self.profile.rtcp_overhead() {
+            return Err(SrtpError::TooShort.into());
+        }
+        let out = self
+            .context
+            .decrypt_rtcp(packet)
+            .map_err(|e| map_error(e, ssrc, 0))?;
+        let n = copy_out(packet, &out)?;
+        Ok(packet.split_at_mut(n).0)
     }
 
     fn allow_ssrc(&mut self, ssrc: u32) {
@@ -231,6 +218,14 @@ mod tests {
             master_key: vec![seed; profile.key_len()],
             master_salt: vec![seed ^ 0x55; profile.salt_len()],
         }
+    }
+
+    fn protect(tx: &mut dyn SrtpTransform, plain: &[u8]) -> Vec<u8> {
+        let mut buf = plain.to_vec();
+        buf.resize(plain.len() + tx.profile().overhead(), 0);
+        let n = tx.protect(&mut buf, plain.len()).unwrap();
+        buf.truncate(n);
+        buf
     }
 
     fn rtp_packets(n: usize) -> Vec<Vec<u8>> {
@@ -258,24 +253,23 @@ mod tests {
             rx.allow_ssrc(0x1111);
             wrong.allow_ssrc(0x1111);
             for plain in rtp_packets(10) {
-                let mut wire = plain.clone();
-                tx.protect(&mut wire).unwrap();
+                let wire = protect(&mut tx, &plain);
                 assert_eq!(wire.len(), plain.len() + profile.overhead());
                 assert_ne!(wire[12..plain.len()], plain[12..], "payload encrypted");
                 assert_eq!(
-                    wrong.unprotect(&wire),
+                    wrong.unprotect(&mut wire.clone()),
                     Err(Error::Srtp(SrtpError::AuthenticationFailed))
                 );
                 let mut flipped = wire.clone();
                 flipped[20] ^= 1;
                 assert_eq!(
-                    rx.unprotect(&flipped),
+                    rx.unprotect(&mut flipped),
                     Err(Error::Srtp(SrtpError::AuthenticationFailed))
                 );
-                assert_eq!(&rx.unprotect(&wire).unwrap()[..], &plain[..]);
+                assert_eq!(&rx.unprotect(&mut wire.clone()).unwrap()[..], &plain[..]);
                 let seq = u16::from_be_bytes([wire[2], wire[3]]);
                 assert_eq!(
-                    rx.unprotect(&wire),
+                    rx.unprotect(&mut wire.clone()),
                     Err(Error::Srtp(SrtpError::Replay { ssrc: 0x1111, seq })),
                     "{profile:?}: replay across the sequence wrap too"
                 );
@@ -288,19 +282,18 @@ mod tests {
         for profile in SrtpProfile::ALL {
             let mut rx = WebrtcSrtp::receiver(&keys(profile, 1), 64).unwrap();
             let mut tx = WebrtcSrtp::sender(&keys(profile, 1)).unwrap();
-            let mut wire = rtp_packets(1).remove(0);
-            tx.protect(&mut wire).unwrap();
+            let wire = protect(&mut tx, &rtp_packets(1).remove(0));
             assert_eq!(
-                rx.unprotect(&wire),
+                rx.unprotect(&mut wire.clone()),
                 Err(Error::Srtp(SrtpError::UnknownSsrc(0x1111)))
             );
             rx.allow_ssrc(0x1111);
             assert!(matches!(
-                rx.unprotect(&wire[..14]),
+                rx.unprotect(&mut wire.clone()[..14]),
                 Err(Error::Srtp(SrtpError::TooShort))
             ));
-            assert!(matches!(rx.unprotect(&[0x90; 16]), Err(Error::Rtp(_))));
-            assert!(rx.unprotect(&wire).is_ok());
+            assert!(matches!(rx.unprotect(&mut [0x90; 16]), Err(Error::Rtp(_))));
+            assert!(rx.unprotect(&mut wire.clone()).is_ok());
         }
     }
 }

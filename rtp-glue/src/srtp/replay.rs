@@ -1,0 +1,243 @@
+//! Index estimation (RFC 3711 section 3.3.1, appendix A) and the replay window (section
+//! 3.3.2).
+//!
+//! Both are split into a read-only check, run before authentication, and a commit, run only
+//! after the packet authenticated: a forged packet, however many, moves nothing.
+
+/// The largest replay window, in packets.
+pub(crate) const MAX_WINDOW: u64 = 1024;
+const WORDS: usize = (MAX_WINDOW / 64) as usize;
+
+/// The 48-bit SRTP packet index, `ROC << 16 | SEQ`, estimated from a sequence number against
+/// the highest index seen so far (`None` before the first packet: the index is the
+/// sequence number, ROC 0).
+///
+/// Returns `None` if the estimate falls outside 0..2^48 (a packet from "before" a stream that
+/// started at ROC 0, or past the last ROC).
+pub(crate) fn estimate_index(highest: Option<u64>, seq: u16) -> Option<u64> {
+    let Some(highest) = highest else {
+        return Some(u64::from(seq));
+    };
+    let roc = highest >> 16;
+    let s_l = highest as u16;
+    let v = if s_l < 0x8000 {
+        if seq > s_l && seq - s_l > 0x8000 {
+            roc.checked_sub(1)?
+        } else {
+            roc
+        }
+    } else if s_l - 0x8000 > seq {
+        roc + 1
+    } else {
+        roc
+    };
+    let index = v << 16 | u64::from(seq);
+    (index < 1 << 48).then_some(index)
+}
+
+/// Why the replay window refuses an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Already accepted.
+    Duplicate,
+    /// Older than the window reaches.
+    TooOld,
+}
+
+/// A sliding window over packet indexes: the highest accepted and a bitmap of the
+/// `size` indexes at and below it.
+#[derive(Clone, Debug)]
+pub(crate) struct ReplayWindow {
+    /// The highest accepted index; `None` until one is.
+    top: Option<u64>,
+    /// Bit `i` (word `i / 64`, bit `i % 64`) set: index `top - i` was accepted.
+    bits: [u64; WORDS],
+    size: u64,
+}
+
+impl ReplayWindow {
+    /// A window of `size` packets, clamped to 64..=1024 (RFC 3711 asks for at least 64).
+    pub(crate) fn new(size: usize) -> Self {
+        Self {
+            top: None,
+            bits: [0; WORDS],
+            size: (size as u64).clamp(64, MAX_WINDOW),
+        }
+    }
+
+    /// The highest accepted index.
+    pub(crate) fn top(&self) -> Option<u64> {
+        self.top
+    }
+
+    /// Whether `index` may be accepted. Changes nothing.
+    pub(crate) fn check(&self, index: u64) -> Result<(), Refused> {
+        let Some(top) = self.top else { return Ok(()) };
+        if index > top {
+            return Ok(());
+        }
+        let age = top - index;
+        if age >= self.size {
+            return Err(Refused::TooOld);
+        }
+        if self.bit(age) {
+            Err(Refused::Duplicate)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn bit(&self, age: u64) -> bool {
+        self.bits
+            .get((age / 64) as usize)
+            .is_some_and(|w| w >> (age % 64) & 1 == 1)
+    }
+
+    fn set(&mut self, age: u64) {
+        if let Some(w) = self.bits.get_mut((age / 64) as usize) {
+            *w |= 1 << (age % 64);
+        }
+    }
+
+    /// Records `index` as accepted (call only after [`ReplayWindow::check`] passed and the
+    /// packet authenticated).
+    pub(crate) fn accept(&mut self, index: u64) {
+        match self.top {
+            None => {
+                self.top = Some(index);
+                self.bits = [0; WORDS];
+                self.set(0);
+            }
+            Some(top) if index > top => {
+                self.shift(index - top);
+                self.top = Some(index);
+                self.set(0);
+            }
+            Some(top) => self.set(top - index),
+        }
+    }
+
+    /// Ages every bit by `n`.
+    fn shift(&mut self, n: u64) {
+        if n >= MAX_WINDOW {
+            self.bits = [0; WORDS];
+            return;
+        }
+        let words = (n / 64) as usize;
+        let bits = (n % 64) as u32;
+        for i in (0..WORDS).rev() {
+            let lo = i.checked_sub(words).and_then(|j| self.bits.get(j)).copied();
+            let lower = i
+                .checked_sub(words + 1)
+                .and_then(|j| self.bits.get(j))
+                .copied();
+            let v = match (lo, bits) {
+                (None, _) => 0,
+                (Some(lo), 0) => lo,
+                (Some(lo), b) => lo << b | lower.unwrap_or(0) >> (64 - b),
+            };
+            if let Some(w) = self.bits.get_mut(i) {
+                *w = v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_estimation_follows_appendix_a() {
+        assert_eq!(estimate_index(None, 65535), Some(65535));
+        // Just across the wrap: ROC + 1.
+        assert_eq!(estimate_index(Some(65535), 0), Some(65536));
+        assert_eq!(estimate_index(Some(65530), 10), Some(65536 + 10));
+        // A late packet from before the wrap: ROC - 1.
+        assert_eq!(estimate_index(Some(65536 + 5), 65533), Some(65533));
+        // Before a stream that started at ROC 0: no index.
+        assert_eq!(estimate_index(Some(5), 65533), None);
+        // Ordinary packets.
+        assert_eq!(
+            estimate_index(Some(3 << 16 | 100), 101),
+            Some(3 << 16 | 101)
+        );
+        assert_eq!(
+            estimate_index(Some(3 << 16 | 40000), 39000),
+            Some(3 << 16 | 39000)
+        );
+        // The last ROC cannot roll over.
+        assert_eq!(estimate_index(Some((1 << 48) - 1), 0), None);
+    }
+
+    #[test]
+    fn window_accepts_once_and_refuses_old() {
+        for size in [64, 100, 1024] {
+            let mut w = ReplayWindow::new(size);
+            let size = size as u64;
+            assert_eq!(w.check(1000), Ok(()));
+            w.accept(1000);
+            assert_eq!(w.check(1000), Err(Refused::Duplicate));
+            assert_eq!(w.check(999), Ok(()));
+            w.accept(999);
+            assert_eq!(w.check(999), Err(Refused::Duplicate));
+            // Move forward by more than a word, then by less than a word.
+            w.accept(1000 + 70);
+            w.accept(1000 + 75);
+            let old = if size > 76 {
+                Refused::Duplicate
+            } else {
+                Refused::TooOld
+            };
+            assert_eq!(w.check(1000), Err(old), "{size}");
+            assert_eq!(w.check(999), Err(old), "{size}");
+            if size > 74 {
+                assert_eq!(w.check(1001), Ok(()));
+            }
+            assert_eq!(w.check(1070), Err(Refused::Duplicate));
+            assert_eq!(w.check(1075 - size), Err(Refused::TooOld));
+            if 1075 - size + 1 < 999 {
+                assert_eq!(w.check(1075 - size + 1), Ok(()));
+            }
+            // A jump beyond the window clears it.
+            w.accept(1075 + 5000);
+            assert_eq!(w.check(1075 + 5000 - 1), Ok(()));
+            assert_eq!(w.check(1075 + 5000), Err(Refused::Duplicate));
+        }
+    }
+
+    #[test]
+    fn window_matches_a_set_model() {
+        // Against a plain model, with a fixed pseudo-random walk of indexes.
+        let mut w = ReplayWindow::new(200);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut x: u64 = 12345;
+        let mut top = 0u64;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let step = (x >> 33) % 300;
+            let index = if x & 1 == 0 {
+                top + step % 70
+            } else {
+                top.saturating_sub(step)
+            };
+            let expected = if seen.is_empty() || index > top {
+                Ok(())
+            } else if top - index >= 200 {
+                Err(Refused::TooOld)
+            } else if seen.contains(&index) {
+                Err(Refused::Duplicate)
+            } else {
+                Ok(())
+            };
+            assert_eq!(w.check(index), expected, "index {index} top {top}");
+            if expected.is_ok() {
+                w.accept(index);
+                seen.insert(index);
+                top = top.max(index);
+            }
+        }
+    }
+}
