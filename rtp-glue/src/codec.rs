@@ -297,15 +297,16 @@ fn vp8_payload(p: &Bytes) -> Option<Bytes> {
 /// Runs `codec`'s payloader on `frame` with `budget` bytes per payload.
 ///
 /// # Errors
-/// [`Error::Codec`] if the payloader fails.
+/// [`Error::Codec`] (naming `codec`) if the payloader fails.
 pub(crate) fn payload(
     payloader: &mut (dyn Payloader + Send + Sync),
+    codec: Codec,
     budget: usize,
     frame: &Bytes,
 ) -> Result<Vec<Bytes>, Error> {
     payloader
         .payload(budget, frame)
-        .map_err(|e| Error::Codec(e.to_string()))
+        .map_err(|_| Error::Codec(codec))
 }
 
 #[cfg(test)]
@@ -335,7 +336,7 @@ mod tests {
             MediaAssembler::new(&[(96, Codec::Vp8)], ReassemblyConfig::default(), 4);
         // 991 bytes in payloads of at most 100 (99 of data): the last one carries 1 byte.
         let frame: Vec<u8> = (0..991u32).map(|i| i as u8).collect();
-        let payloads = payload(payloader.as_mut(), 100, &Bytes::from(frame.clone())).unwrap();
+        let payloads = payload(payloader.as_mut(), Codec::Vp8, 100, &Bytes::from(frame.clone())).unwrap();
         assert_eq!(payloads.last().map(Bytes::len), Some(2));
         let n = payloads.len();
         let mut out = None;

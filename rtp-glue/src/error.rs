@@ -86,8 +86,8 @@ pub enum Error {
     },
     /// More than 15 CSRCs, or a header extension RTP cannot carry.
     InvalidMetadata(&'static str),
-    /// A codec payloader failed on the frame.
-    Codec(String),
+    /// The payloader of this codec refused the frame.
+    Codec(crate::codec::Codec),
     /// The per-SSRC key derivation could not run (empty base key).
     KeyDerivation,
     /// Inconsistent configuration.
@@ -182,7 +182,7 @@ impl fmt::Display for Error {
                 write!(f, "packet of {size} bytes exceeds the MTU of {mtu}")
             }
             Self::InvalidMetadata(why) => write!(f, "invalid RTP metadata: {why}"),
-            Self::Codec(why) => write!(f, "codec payloader: {why}"),
+            Self::Codec(codec) => write!(f, "the {codec:?} payloader refused the frame"),
             Self::KeyDerivation => f.write_str("per-SSRC key derivation failed"),
             Self::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
             Self::BufferTooSmall { needed, available } => {

@@ -37,7 +37,7 @@ struct SendStream {
     /// The key source's name for this stream (KID, MLS context or SSRC).
     key_stream: u64,
     packetizer: Packetizer,
-    payloader: Option<Box<dyn Payloader + Send + Sync>>,
+    payloader: Option<(Codec, Box<dyn Payloader + Send + Sync>)>,
 }
 
 /// One sealed SFrame frame waiting to be packetized.
@@ -130,7 +130,7 @@ impl MediaSender {
             ssrc,
             key_stream,
             packetizer: Packetizer::new(ssrc, first_seq, cfg),
-            payloader: codec.map(Codec::payloader),
+            payloader: codec.map(|c| (c, c.payloader())),
         });
         Ok(())
     }
@@ -290,11 +290,16 @@ impl MediaSender {
                 mtu: self.config.mtu,
                 overhead: self.config.mtu - budget + overhead,
             })?;
-        let payloader = s
+        let (codec, payloader) = s
             .payloader
-            .as_deref_mut()
+            .as_mut()
             .ok_or(Error::InvalidConfig("per-packet SFrame needs a codec"))?;
-        let payloads = codec::payload(payloader, codec_budget, &Bytes::copy_from_slice(frame))?;
+        let payloads = codec::payload(
+            payloader.as_mut(),
+            *codec,
+            codec_budget,
+            &Bytes::copy_from_slice(frame),
+        )?;
         // A payloader may not split (Opus): refuse the frame before sealing anything.
         if let Some(big) = payloads.iter().find(|p| p.len() > codec_budget) {
             return Err(Error::PacketTooLarge {
