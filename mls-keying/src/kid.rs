@@ -57,8 +57,8 @@ pub const MAX_SENDER_BITS: u8 = 32;
 /// for `2^32` (the most leaves an MLS tree can have); above that, the bits a larger value
 /// needs (up to 64).
 ///
-/// See the [module docs](self) for what `group_size` is; [`sender_bits_for_leaves`] computes
-/// it from the members' leaf indices.
+/// [`sender_bits_for_leaves`] says what `group_size` is here and computes it from the members'
+/// leaf indices.
 pub fn sender_bits_for(group_size: u64) -> u8 {
     // group_size <= 2^S  <=>  group_size - 1 < 2^S  <=>  S >= bit length of (group_size - 1).
     (u64::BITS - group_size.saturating_sub(1).leading_zeros()) as u8
@@ -67,6 +67,23 @@ pub fn sender_bits_for(group_size: u64) -> u8 {
 /// `S` for a group whose members sit at `leaf_indices`: [`sender_bits_for`] of the highest
 /// index plus one (the tree's leaves up to its rightmost member). Every index fits in `S` bits;
 /// 0 for no members or for leaf 0 alone.
+///
+/// This is how `group_size` is read: the number of leaves of the epoch's ratchet tree up to
+/// its rightmost member. RFC 9420 (section 12.1.3) keeps the tree truncated to `2^d` leaves,
+/// `d` the smallest value with `2^d` above the rightmost member's index, and grows it only by
+/// doubling, so the tree's own leaf count gives the same `S`. A member count is the same
+/// number when no leaf is blank; with blank leaves left of the rightmost member it can be
+/// smaller, and it then gives a smaller `S` only when the rightmost member's index no longer
+/// fits in it, i.e. when it would truncate an index. Wherever a member-count reading works at
+/// all, it agrees with this one.
+///
+/// ```
+/// use sframe_mls::sender_bits_for_leaves;
+/// assert_eq!(sender_bits_for_leaves([0, 1, 2, 3]), 2); // 4 members
+/// assert_eq!(sender_bits_for_leaves([0, 1, 2, 3, 4]), 3); // 5 members
+/// // Leaves 2 and 3 blank: 3 members, but leaf 4 needs 3 bits.
+/// assert_eq!(sender_bits_for_leaves([0, 1, 4]), 3);
+/// ```
 pub fn sender_bits_for_leaves(leaf_indices: impl IntoIterator<Item = u32>) -> u8 {
     leaf_indices
         .into_iter()
@@ -181,8 +198,8 @@ impl KidLayout {
     /// Takes `kid` apart.
     pub fn split(&self, kid: u64) -> KidParts {
         let context = kid.checked_shr(self.context_shift()).unwrap_or(0);
-        let sender = kid.checked_shr(u32::from(self.epoch_bits)).unwrap_or(0)
-            & low_mask(self.sender_bits);
+        let sender =
+            kid.checked_shr(u32::from(self.epoch_bits)).unwrap_or(0) & low_mask(self.sender_bits);
         KidParts {
             context,
             // S <= 32: the masked value fits.
@@ -238,8 +255,14 @@ mod tests {
         for highest in (0..5000u32).chain([u32::MAX - 1, u32::MAX]) {
             let s = sender_bits_for_leaves([0, highest]);
             let layout = KidLayout::new(0, s).unwrap();
-            assert!(highest <= layout.max_sender_index(), "leaf {highest}, S {s}");
-            assert!(s == 0 || highest > layout.max_sender_index() >> 1, "S {s} is not minimal");
+            assert!(
+                highest <= layout.max_sender_index(),
+                "leaf {highest}, S {s}"
+            );
+            assert!(
+                s == 0 || highest > layout.max_sender_index() >> 1,
+                "S {s} is not minimal"
+            );
         }
     }
 

@@ -378,10 +378,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     assert_eq!(empty.send_kid_for(0), Err(Error::NoSendEpoch));
     let mut observer = Keyring::new(config(2)).unwrap();
     observer
-        .add_epoch(
-            ms(0),
-            EpochKeys::new(1, &base_key(1), None, [0]).unwrap(),
-        )
+        .add_epoch(ms(0), EpochKeys::new(1, &base_key(1), None, [0]).unwrap())
         .unwrap();
     assert_eq!(observer.send_kid_for(0), Err(Error::NotASender));
     assert_eq!(
@@ -535,7 +532,11 @@ fn a_large_e_holds_at_most_max_epochs() {
             frames.push((epoch, frame(&mut alice, context, b"x")));
             let held: Vec<u64> = bob.epochs().collect();
             let oldest = epoch.saturating_sub(window as u64 - 1).max(1);
-            assert_eq!(held, (oldest..=epoch).collect::<Vec<_>>(), "E {e}, epoch {epoch}");
+            assert_eq!(
+                held,
+                (oldest..=epoch).collect::<Vec<_>>(),
+                "E {e}, epoch {epoch}"
+            );
             assert!(held.len() <= max_epochs);
         }
         // The oldest went for a rollover, and each held epoch still reads its frames, with

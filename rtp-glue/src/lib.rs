@@ -86,6 +86,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Without `test-support` the stage-by-stage API is compiled but not exported.
+#![cfg_attr(not(feature = "test-support"), allow(dead_code, unreachable_pub))]
 
 mod codec;
 mod depacketizer;
@@ -106,10 +108,12 @@ pub mod sim;
 mod srtp;
 mod ssrc_keys;
 
-pub use codec::{AssembledFrame, Codec, MediaAssembler};
-pub use depacketizer::{Depacketizer, DepacketizerConfig};
+pub use codec::Codec;
+pub use depacketizer::DepacketizerConfig;
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};
+pub use error::{Error, RtpError, SrtpError};
+pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
     DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver,
     MediaReceiverConfig, MediaReceiverStats, ReceiveOutput,
@@ -117,17 +121,26 @@ pub use media_receiver::{
 pub use media_sender::{MediaSender, MediaSenderConfig, Transmit};
 pub use metadata::SFRAME_METADATA;
 pub use mode::Mode;
+pub use packetizer::FrameMetadata;
 pub use pipeline_error::PipelineError;
-pub use ssrc_keys::SsrcKeys;
-pub use error::{Error, RtpError, SrtpError};
-pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
-pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};
-pub use reassembly::{
-    Fragment, MAX_DROPOUT, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig, ReassemblyStats,
-};
-pub use rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
+pub use reassembly::{MAX_DROPOUT, ReassemblyConfig, ReassemblyStats};
+pub use rtp_view::{FIXED_HEADER_LEN, RtpView};
 pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};
 pub use srtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
+pub use ssrc_keys::SsrcKeys;
+
+// The pipeline's parts, one by one, behind the `test-support` feature: for tests, fuzzing and
+// benchmarks of each stage. The pipeline above is what applications use.
+#[cfg(feature = "test-support")]
+pub use codec::{AssembledFrame, MediaAssembler};
+#[cfg(feature = "test-support")]
+pub use depacketizer::Depacketizer;
+#[cfg(feature = "test-support")]
+pub use packetizer::{Packetizer, PacketizerConfig};
+#[cfg(feature = "test-support")]
+pub use reassembly::{Fragment, Pushed, ReassembledFrame, Reassembler};
+#[cfg(feature = "test-support")]
+pub use rtp_view::rewrite_header;
 
 /// The `rtp` crate, re-exported for its `Extension` type and codec payloaders.
 pub use rtp;

@@ -15,7 +15,7 @@ use sframe_core::{
     CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys,
 };
 use sframe_rtp::{
-    Codec, Depacketizer, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
+    Codec, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
     MediaReceiver, MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode,
     ReassemblyStats, ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
 };
@@ -403,7 +403,8 @@ impl Rx {
         self.receiver.media_assembly_stats()
     }
 
-    pub fn depacketizer(&self) -> &Depacketizer {
+    #[cfg(feature = "test-support")]
+    pub fn depacketizer(&self) -> &sframe_rtp::Depacketizer {
         self.receiver.depacketizer()
     }
 

@@ -57,6 +57,9 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Without `hazmat`, the low-level pieces only sibling crates and tests use are compiled but not
+// exported; builds with the feature (CI's) still see real dead code.
+#![cfg_attr(not(feature = "hazmat"), allow(dead_code))]
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
@@ -76,18 +79,24 @@ mod suite;
 
 pub use buffer::FrameBuffer;
 pub use crypto::Backend;
-pub use crypto::primitives;
 pub use error::Error;
-pub use header::{EncodedHeader, Header, HeaderError, MAX_HEADER_LEN};
-pub use key::{
-    Aead, KeySchedule, KidKey, KidKeyDeriver, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret,
-    derive_subkeys, hkdf_secret, nonce, ratchet_base_key,
-};
+pub use header::{Header, HeaderError, MAX_HEADER_LEN};
+pub use key::{MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, hkdf_secret};
+// Low-level pieces behind the `hazmat` feature: known-answer tests, benchmarks, and the sibling
+// crates' own constructions (the MLS keyring's KID deriver, SRTP's primitives). Encrypting and
+// decrypting media needs none of them.
+#[cfg(feature = "hazmat")]
+pub use crypto::primitives;
+#[cfg(feature = "hazmat")]
+pub use header::EncodedHeader;
+#[cfg(feature = "hazmat")]
+pub use key::{Aead, KeySchedule, KidKey, KidKeyDeriver, derive_subkeys, nonce, ratchet_base_key};
+#[cfg(feature = "hazmat")]
+pub use replay::{ReplayCheck, ReplayWindow};
 pub use key_source::{
     FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,
 };
 pub use ratchet::{RatchetKid, RatchetPolicy};
 pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};
-pub use replay::{ReplayCheck, ReplayWindow};
 pub use sender::Sender;
 pub use suite::{CipherSuite, MAX_KEY_LEN, MAX_TAG_LEN, NONCE_LEN};
