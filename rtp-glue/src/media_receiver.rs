@@ -174,7 +174,9 @@ enum Ready<E, Ev> {
 }
 
 /// SRTP packets in, media frames out, sans IO. Generic over the key source `O`, which the
-/// caller owns and passes to each call (an MLS client uses the same keyring to send).
+/// caller owns and passes to each call (an MLS client uses the same keyring to send); any key
+/// source with the same error and event types may be passed instead (a wrapper that meters
+/// `O`, say).
 pub struct MediaReceiver<O: FrameOpener> {
     srtp: Box<dyn SrtpTransform>,
     depacketizer: Depacketizer,
@@ -258,12 +260,12 @@ impl<O: FrameOpener> MediaReceiver<O> {
     }
 
     /// When [`MediaReceiver::handle_timeout`] should run next.
-    pub fn poll_timeout(&self, keys: &O) -> Option<Duration> {
+    pub fn poll_timeout<P: FrameOpener>(&self, keys: &P) -> Option<Duration> {
         keys.poll_timeout()
     }
 
     /// Lets time pass for the key source (held frames expire and come out as drops).
-    pub fn handle_timeout(&mut self, keys: &mut O, now: Duration) {
+    pub fn handle_timeout<P: FrameOpener>(&mut self, keys: &mut P, now: Duration) {
         keys.handle_timeout(now);
     }
 
@@ -274,12 +276,15 @@ impl<O: FrameOpener> MediaReceiver<O> {
     /// Bad peer input, already counted in the stats: SRTP refusals, malformed RTP, streams
     /// beyond the limits. Frames the key source refuses are not errors here: they come out
     /// as [`ReceiveOutput::Dropped`] with their place.
-    pub fn handle_packet(
+    pub fn handle_packet<P>(
         &mut self,
-        keys: &mut O,
+        keys: &mut P,
         now: Duration,
         packet: &mut [u8],
-    ) -> Result<(), Error> {
+    ) -> Result<(), Error>
+    where
+        P: FrameOpener<Error = O::Error, Event = O::Event>,
+    {
         self.stats.packets += 1;
         let plain = match self.srtp.unprotect(packet) {
             Ok(p) => p,
@@ -393,7 +398,10 @@ impl<O: FrameOpener> MediaReceiver<O> {
 
     /// Moves the key source's events (released frames, drops, its own events) into the
     /// ready queue, in the order it reported them.
-    fn drain_key_source(&mut self, keys: &mut O) {
+    fn drain_key_source<P>(&mut self, keys: &mut P)
+    where
+        P: FrameOpener<Error = O::Error, Event = O::Event>,
+    {
         while let Some(event) = keys.poll_event() {
             match event {
                 OpenerEvent::Opened(r) => {
@@ -419,7 +427,10 @@ impl<O: FrameOpener> MediaReceiver<O> {
     /// The next output: frames in the order they completed, drops, the key source's events.
     /// Run it until `None` after every [`MediaReceiver::handle_packet`] and
     /// [`MediaReceiver::handle_timeout`] (and after giving the key source a new epoch).
-    pub fn poll_output(&mut self, keys: &mut O) -> Option<ReceiveOutput<'_, O::Error, O::Event>> {
+    pub fn poll_output<P>(&mut self, keys: &mut P) -> Option<ReceiveOutput<'_, O::Error, O::Event>>
+    where
+        P: FrameOpener<Error = O::Error, Event = O::Event>,
+    {
         self.drain_key_source(keys);
         self.current = self.ready.pop_front();
         match self.current.take()? {

@@ -35,7 +35,7 @@ fn run(mode: Mode, ratchet_every: u32, frames: u32) {
         Box::new(SrtpContext::sender(&srtp()).unwrap()),
     );
     let mut rx_keys = SsrcKeys::new(SUITE);
-    let mut rx = MediaReceiver::new(
+    let mut rx: MediaReceiver<SsrcKeys> = MediaReceiver::new(
         MediaReceiverConfig {
             codecs: vec![(96, Codec::Vp8)],
             ..MediaReceiverConfig::default()
