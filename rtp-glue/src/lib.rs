@@ -58,8 +58,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here, except [`sim`] (a simulated network
-//! and clock, for tests and the `sframe meeting` command).
+//! Modules are private; everything is re-exported here. (A simulated network and clock to run
+//! endpoints and an SFU on is the workspace's `sframe-sim` crate.)
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -74,7 +74,6 @@ mod packetizer;
 mod reassembly;
 mod rtp_view;
 mod sfu;
-pub mod sim;
 mod srtp;
 
 pub use codec::{AssembledFrame, Codec, MediaAssembler};

@@ -8,6 +8,9 @@
 //! (SSRC, timestamp, first sequence number, payload type, marker). The receiver reads them from
 //! the RTP header, and from the metadata of a frame its keyring held back until the frame's
 //! epoch arrived.
+//!
+//! This module is the meeting's media path as one piece, to be replaced by `sframe-rtp`'s own
+//! MLS-keyed pipeline.
 
 use std::time::{Duration, Instant};
 
@@ -21,14 +24,20 @@ use sframe_rtp::{
     rtp::packetizer::Payloader,
 };
 
+use crate::error::MediaError;
+use crate::meter::CryptoMeters;
+
 /// The two streams every participant sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// Opus audio, 50 frames per second.
     Audio,
+    /// VP8 video, 30 frames per second.
     Video,
 }
 
 impl Kind {
+    /// Both, audio first.
     pub const ALL: [Kind; 2] = [Kind::Audio, Kind::Video];
 
     /// The SFrame context (RFC 9605 section 5.2): one KID space per stream.
@@ -87,6 +96,7 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// The cause in words.
     pub fn name(self) -> &'static str {
         match self {
             Cause::UnknownEpoch => "unknown epoch",
@@ -101,7 +111,8 @@ impl Cause {
         }
     }
 
-    fn of(e: &sframe_mls::Error) -> Self {
+    /// The cause of a keyring's refusal.
+    pub fn of(e: &sframe_mls::Error) -> Self {
         match e {
             sframe_mls::Error::UnknownEpoch { .. } => Cause::UnknownEpoch,
             sframe_mls::Error::UnknownSender { .. } => Cause::UnknownSender,
@@ -113,7 +124,8 @@ impl Cause {
         }
     }
 
-    fn of_drop(c: &DropCause) -> Self {
+    /// The cause of a frame the keyring held back and then gave up.
+    pub fn of_drop(c: &DropCause) -> Self {
         match c {
             DropCause::Expired => Cause::ExpiredInBuffer,
             DropCause::Overflow => Cause::BufferOverflow,
@@ -128,52 +140,22 @@ impl Cause {
 pub enum Outcome {
     /// A media frame, decrypted (and assembled, per-packet mode).
     Frame {
+        /// Its stream.
         ssrc: u32,
+        /// Its RTP timestamp.
         timestamp: u32,
+        /// The plaintext.
         data: Bytes,
     },
     /// An SFrame frame of this media frame was refused or given up.
     Refused {
+        /// Its stream.
         ssrc: u32,
+        /// Its RTP timestamp.
         timestamp: u32,
+        /// Why.
         cause: Cause,
     },
-}
-
-/// Time and bytes spent in one stage of the crypto path.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Meter {
-    pub calls: u64,
-    pub bytes: u64,
-    pub nanos: u64,
-}
-
-impl Meter {
-    pub fn add(&mut self, started: Instant, bytes: usize) {
-        self.calls += 1;
-        self.bytes += bytes as u64;
-        self.nanos += started.elapsed().as_nanos() as u64;
-    }
-
-    /// MB (10^6 bytes) per second of CPU time in this stage.
-    pub fn mb_per_s(&self) -> f64 {
-        if self.nanos == 0 {
-            0.0
-        } else {
-            self.bytes as f64 / self.nanos as f64 * 1e3
-        }
-    }
-}
-
-/// The meters of the crypto path, over all participants and the SFU.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct CryptoMeters {
-    pub sframe_encrypt: Meter,
-    pub sframe_decrypt: Meter,
-    pub srtp_protect: Meter,
-    pub srtp_unprotect: Meter,
-    /// The SFU: SRTP unprotect of each packet and re-protect per leg.
-    pub sfu_srtp: Meter,
 }
 
 /// Metadata bound to each SFrame frame: where it sits in its RTP stream.
@@ -273,14 +255,14 @@ impl Outbound {
         frame: &[u8],
         out: &mut Vec<Vec<u8>>,
         meters: &mut CryptoMeters,
-    ) -> Result<Sent, String> {
+    ) -> Result<Sent, MediaError> {
         let first = out.len();
         let overhead = self.overhead;
         let stream = self
             .streams
             .iter_mut()
             .find(|s| s.kind == kind)
-            .ok_or("no such stream")?;
+            .ok_or(MediaError::NoStream)?;
         let meta = FrameMetadata {
             payload_type: kind.payload_type(),
             timestamp,
@@ -293,11 +275,11 @@ impl Outbound {
             let len = buf.len();
             keyring
                 .encrypt(kind.context(), aad, buf)
-                .map_err(|e| format!("SFrame encrypt: {e}"))?;
+                .map_err(MediaError::Encrypt)?;
             meters.sframe_encrypt.add(started, len);
-            let (header, _) = Header::parse(buf).map_err(|e| e.to_string())?;
+            let (header, _) = Header::parse(buf).map_err(MediaError::Header)?;
             kid.get_or_insert(header.kid);
-            Ok::<(), String>(())
+            Ok::<(), MediaError>(())
         };
         match self.mode {
             Mode::PerFrame => {
@@ -308,20 +290,20 @@ impl Outbound {
                 stream
                     .packetizer
                     .packetize_frame(&meta, Origin::Raw, &buf, out)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(MediaError::Packetize)?;
             }
             Mode::PerPacket => {
                 let budget = stream
                     .packetizer
                     .payload_budget(&meta)
-                    .map_err(|e| e.to_string())?
+                    .map_err(MediaError::Packetize)?
                     .checked_sub(overhead)
                     .filter(|b| *b > 0)
-                    .ok_or("the MTU leaves no room for SFrame")?;
+                    .ok_or(MediaError::NoRoomForSframe)?;
                 let payloads = stream
                     .payloader
                     .payload(budget, &Bytes::copy_from_slice(frame))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(MediaError::Payload)?;
                 let count = payloads.len();
                 let mut m = meta.clone();
                 for (i, payload) in payloads.iter().enumerate() {
@@ -336,7 +318,7 @@ impl Outbound {
                             p.extend_from_slice(&buf);
                             Ok(())
                         })
-                        .map_err(|e| e.to_string())?;
+                        .map_err(MediaError::Packetize)?;
                     out.push(packet);
                 }
             }
@@ -344,11 +326,11 @@ impl Outbound {
         for packet in out.iter_mut().skip(first) {
             let started = Instant::now();
             let len = packet.len();
-            self.srtp.protect(packet).map_err(|e| e.to_string())?;
+            self.srtp.protect(packet).map_err(MediaError::Protect)?;
             meters.srtp_protect.add(started, len);
         }
         Ok(Sent {
-            kid: kid.ok_or("empty frame")?,
+            kid: kid.ok_or(MediaError::EmptyFrame)?,
             packets: out.len() - first,
         })
     }
@@ -357,6 +339,7 @@ impl Outbound {
 /// Counters of the receiving half that no [`Outcome`] carries.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct InboundStats {
+    /// SRTP packets that reached it.
     pub packets: u64,
     /// Extra copies the network delivered, refused by SRTP's replay check.
     pub srtp_replays: u64,
@@ -372,6 +355,7 @@ pub struct Inbound {
     srtp: Box<dyn SrtpTransform>,
     depacketizer: Depacketizer,
     assembler: MediaAssembler,
+    /// Its counters.
     pub stats: InboundStats,
 }
 

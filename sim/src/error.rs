@@ -1,0 +1,185 @@
+//! The simulator's errors: a meeting that cannot run says which participant, which step and
+//! which library error stopped it.
+
+use core::fmt;
+
+use sframe_mls::MlsError;
+
+use crate::ledger::Pid;
+
+/// An MLS operation of the meeting (what a participant was doing when openmls or the keyring
+/// refused).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlsStep {
+    /// Making a member and its key package.
+    NewMember,
+    /// The leader creating the group.
+    CreateGroup,
+    /// The leader committing joins and leaves.
+    Commit,
+    /// The leader merging its own commit.
+    Merge,
+    /// A member processing the commit to this epoch.
+    ProcessCommit {
+        /// The epoch the commit enters.
+        epoch: u64,
+    },
+    /// A joiner processing its Welcome to this epoch.
+    Join {
+        /// The epoch the Welcome enters.
+        epoch: u64,
+    },
+}
+
+impl fmt::Display for MlsStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NewMember => f.write_str("making its member and key package"),
+            Self::CreateGroup => f.write_str("creating the group"),
+            Self::Commit => f.write_str("committing"),
+            Self::Merge => f.write_str("merging its commit"),
+            Self::ProcessCommit { epoch } => write!(f, "processing the commit to epoch {epoch}"),
+            Self::Join { epoch } => write!(f, "joining epoch {epoch}"),
+        }
+    }
+}
+
+/// Why a meeting could not run. (A run that completes but breaks an invariant is not an
+/// error: the [`Report`](crate::Report) lists the violations.)
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum SimError {
+    /// The KID layout of the configuration is invalid.
+    KidLayout(sframe_mls::Error),
+    /// An MLS operation of a participant failed.
+    Mls {
+        /// Who.
+        participant: Pid,
+        /// Doing what.
+        step: MlsStep,
+        /// What `sframe-mls` said.
+        source: MlsError,
+    },
+    /// A member entered another epoch (or leaf) than the leader's commit said.
+    EpochMismatch {
+        /// Who.
+        participant: Pid,
+        /// The epoch of the commit or Welcome.
+        expected_epoch: u64,
+        /// The epoch it entered.
+        epoch: u64,
+        /// The leaf the commit gave it (for a joiner).
+        expected_leaf: Option<u32>,
+        /// The leaf it holds.
+        leaf: Option<u32>,
+    },
+    /// Setting up a participant's SRTP or its place at the SFU failed.
+    Rtp {
+        /// Who.
+        participant: Pid,
+        /// What `sframe-rtp` said.
+        source: sframe_rtp::Error,
+    },
+    /// A participant's media path could not send a frame.
+    Media {
+        /// Who.
+        participant: Pid,
+        /// What failed.
+        source: MediaError,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KidLayout(e) => write!(f, "the KID layout: {e}"),
+            Self::Mls {
+                participant,
+                step,
+                source,
+            } => write!(f, "p{participant} {step}: {source}"),
+            Self::EpochMismatch {
+                participant,
+                expected_epoch,
+                epoch,
+                expected_leaf,
+                leaf,
+            } => write!(
+                f,
+                "p{participant} entered epoch {epoch} at leaf {leaf:?}; the commit said epoch \
+                 {expected_epoch}, leaf {expected_leaf:?}"
+            ),
+            Self::Rtp {
+                participant,
+                source,
+            } => write!(f, "p{participant}'s SRTP or SFU setup: {source}"),
+            Self::Media {
+                participant,
+                source,
+            } => write!(f, "p{participant} sending: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::KidLayout(e) => Some(e),
+            Self::Mls { source, .. } => Some(source),
+            Self::Rtp { source, .. } => Some(source),
+            Self::Media { source, .. } => Some(source),
+            Self::EpochMismatch { .. } => None,
+        }
+    }
+}
+
+/// Why a participant's media path could not send a frame (all caller misuse or a local
+/// failure: nothing here comes from a peer).
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum MediaError {
+    /// The participant sends no stream of this kind.
+    NoStream,
+    /// The MTU leaves no room for an SFrame header and tag in a packet.
+    NoRoomForSframe,
+    /// The frame gave no SFrame frame to send.
+    EmptyFrame,
+    /// The keyring refused to encrypt.
+    Encrypt(sframe_mls::Error),
+    /// The keyring's output did not start with an SFrame header.
+    Header(sframe_core::Error),
+    /// The codec payloader refused the frame (per-packet mode).
+    Payload(sframe_rtp::rtp::Error),
+    /// The SFrame RTP packetizer refused the frame.
+    Packetize(sframe_rtp::Error),
+    /// SRTP refused to protect a packet.
+    Protect(sframe_rtp::Error),
+}
+
+impl fmt::Display for MediaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoStream => f.write_str("no such stream"),
+            Self::NoRoomForSframe => f.write_str("the MTU leaves no room for SFrame"),
+            Self::EmptyFrame => f.write_str("empty frame"),
+            Self::Encrypt(e) => write!(f, "SFrame encrypt: {e}"),
+            Self::Header(e) => write!(f, "reading the SFrame header: {e}"),
+            Self::Payload(e) => write!(f, "the codec payloader: {e}"),
+            Self::Packetize(e) => write!(f, "packetizing: {e}"),
+            Self::Protect(e) => write!(f, "SRTP protect: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MediaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Encrypt(e) => Some(e),
+            Self::Header(e) => Some(e),
+            Self::Payload(e) => Some(e),
+            Self::Packetize(e) | Self::Protect(e) => Some(e),
+            Self::NoStream | Self::NoRoomForSframe | Self::EmptyFrame => None,
+        }
+    }
+}
