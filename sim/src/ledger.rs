@@ -639,6 +639,22 @@ mod tests {
         assert_eq!(l.violations().1, 0, "{:?}", l.violations().0);
         assert_eq!(l.people[2].tally.dropped.before_join, 1);
         assert_eq!(l.people[1].tally.dropped.after_removal, 1);
+        let e = l.entitlements();
+        let (two_decrypted, one_dropped) = (
+            Outcomes {
+                expected: 2,
+                decrypted: 2,
+                ..Outcomes::default()
+            },
+            Outcomes {
+                expected: 1,
+                dropped: 1,
+                ..Outcomes::default()
+            },
+        );
+        assert_eq!(e.owed, two_decrypted);
+        assert_eq!((e.before_join, e.after_removal), (one_dropped, one_dropped));
+        assert_eq!(e.while_leaving, Outcomes::default());
     }
 
     #[test]
@@ -664,6 +680,18 @@ mod tests {
         let (messages, count) = l.violations();
         assert_eq!(count, 4);
         assert!(messages[3].contains("altered"));
+    }
+
+    #[test]
+    fn a_frame_is_readable_until_it_settles() {
+        let (mut l, layout) = ledger();
+        let (fid, ts) = send(&mut l, layout, 2, 2);
+        let f = l.frame(fid).unwrap();
+        assert_eq!((f.sender, f.sent_at, f.epoch), (0, 1_000, 2));
+        assert_eq!((f.ssrc, f.timestamp), (7, ts));
+        assert_eq!(l.frame(fid + 1), None);
+        l.settle_all();
+        assert_eq!(l.frame(fid), None);
     }
 
     #[test]

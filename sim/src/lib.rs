@@ -24,6 +24,7 @@
 //! assert!(report.totals.decrypted > 0);
 //! assert_eq!(report.totals.dropped.rollover, 0);
 //! assert_eq!(report.sfu.plaintext_seen, 0);
+//! assert!(report.render().contains("invariants: all held"));
 //! # Ok::<(), sframe_sim::SimError>(())
 //! ```
 //!
@@ -64,6 +65,7 @@ mod media;
 mod meeting;
 mod membership;
 mod meter;
+mod render;
 mod report;
 mod rng;
 mod schedule;

@@ -1,5 +1,5 @@
 //! The end of a meeting as data: the numbers (serialisable, e.g. as one JSON object), and the
-//! invariants, checked from the simulation's ledger. Rendering is the caller's.
+//! invariants, checked from the simulation's ledger. [`Report::render`] writes it as text.
 
 use std::collections::BTreeSet;
 

@@ -197,4 +197,36 @@ fn a_clean_meeting_delivers_everything_but_what_was_sent_before_a_join() {
     assert_eq!(r.network.downlinks.lost, 0);
     assert_eq!(r.config.suite, "AES_128_CTR_HMAC_SHA256_80");
     assert_eq!(r.config.mode, "per-packet");
+
+    // The text names the same numbers: a row per participant, then the totals.
+    let text = r.render();
+    let t = &r.totals;
+    let d = &t.dropped;
+    let totals: Vec<String> = [
+        t.frames_sent,
+        t.expected,
+        t.decrypted,
+        t.lost,
+        d.before_join,
+        d.after_removal,
+        d.while_leaving,
+        d.rollover,
+    ]
+    .iter()
+    .map(u64::to_string)
+    .collect();
+    let all = text
+        .lines()
+        .find(|l| l.starts_with("all "))
+        .expect("a totals row");
+    let cells: Vec<&str> = all.split_whitespace().filter(|c| *c != "|").collect();
+    assert_eq!(cells[0], "all");
+    assert_eq!(cells[1..], totals, "{all}");
+    for p in &r.participants {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", p.name)));
+        assert!(row.is_some_and(|l| l.contains(p.role)), "{text}");
+    }
+    assert!(text.contains("invariants: all held"), "{text}");
 }

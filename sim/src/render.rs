@@ -1,19 +1,22 @@
-//! The meeting's report as text for a person.
+//! The report as text for a person: a header, one table row per participant, notes on the
+//! drops, rollovers and network, the SFU and the crypto path, and the invariants.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sframe_sim::{KeyringView, Report, StageView};
+use crate::report::{KeyringView, Report, StageView};
 
-/// The report as text for a person.
-pub fn render(r: &Report) -> String {
-    let mut o = String::new();
-    header(&mut o, r);
-    table(&mut o, r);
-    notes(&mut o, r);
-    sfu_and_crypto(&mut o, r);
-    invariants(&mut o, r);
-    o
+impl Report {
+    /// The report as text for a person (what `sframe meeting` prints).
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        header(&mut o, self);
+        table(&mut o, self);
+        notes(&mut o, self);
+        sfu_and_crypto(&mut o, self);
+        invariants(&mut o, self);
+        o
+    }
 }
 
 fn header(o: &mut String, r: &Report) {

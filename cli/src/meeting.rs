@@ -1,8 +1,7 @@
 //! `sframe meeting`: a whole end-to-end encrypted meeting in one process, on a simulated
 //! network and clock. The arguments become a `sframe_sim::Config`, the simulator (`sframe-sim`)
-//! runs the meeting and checks it against its own ledger, and `render` prints the report.
-
-mod render;
+//! runs the meeting and checks it against its own ledger, and the report is printed as text or
+//! JSON.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -195,7 +194,7 @@ pub fn run(args: &MeetingArgs) -> Result<(), CliError> {
         let json = serde_json::to_string(&report).map_err(CliError::runtime)?;
         println!("{json}");
     } else {
-        print!("{}", render::render(&report));
+        print!("{}", report.render());
     }
     if report.ok {
         Ok(())
