@@ -158,14 +158,12 @@ fn config(args: &MeetingArgs) -> Config {
         participants: args.participants,
         duration_us: us(args.duration * 1000.0),
         churn_per_minute: args.churn,
+        // Every link: 20 ms, no duplication, packets held back 5-40 ms.
         link: LinkConfig {
             loss: args.loss / 100.0,
             reorder: args.reorder / 100.0,
-            duplicate: 0.0,
-            delay_us: 20_000,
             jitter_us: us(args.jitter),
-            reorder_min_us: 5_000,
-            reorder_max_us: 40_000,
+            ..Config::default().link
         },
         suite: args.suite,
         mode: match args.mode {
