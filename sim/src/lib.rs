@@ -77,7 +77,7 @@ pub use config::{
 pub use error::{MediaError, MlsStep, SimError};
 pub use ledger::{
     CANARY, Dropped, Entitlements, FrameRecord, Ledger, Outcomes, Person, Pid, Tally,
-    contains_canary, payload,
+    contains_canary, is_payload, payload,
 };
 pub use link::{Link, LinkConfig, LinkStats, Transit};
 pub use media::{Cause, InboundStats, Kind};
