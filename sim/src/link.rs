@@ -97,7 +97,8 @@ impl LinkStats {
 }
 
 /// A one-way link on a simulated clock. It holds no packets: [`Link::transmit`] says when the
-/// copies of a packet arrive, and the caller delivers them then (with a [`Schedule`]).
+/// copies of a packet arrive, and the caller delivers them then (with a
+/// [`Schedule`](crate::Schedule)).
 #[derive(Clone, Debug)]
 pub struct Link {
     config: LinkConfig,

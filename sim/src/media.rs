@@ -336,7 +336,8 @@ impl Outbound {
     }
 }
 
-/// Counters of the receiving half that no [`Outcome`] carries.
+/// Counters of a participant's receiving media path (SRTP and the depacketizer) beyond the
+/// frames it delivers.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct InboundStats {
     /// SRTP packets that reached it.
