@@ -3,6 +3,7 @@
 use sframe_core::CipherSuite;
 use sframe_rtp::{Mode, SrtpProfile};
 
+use crate::error::SimError;
 use crate::link::LinkConfig;
 
 /// The packet size every sender keeps to.
@@ -42,6 +43,26 @@ pub struct Config {
     pub grace_us: u64,
     /// Seed of the network and the schedule (MLS key material is fresh randomness).
     pub seed: u64,
+}
+
+impl Config {
+    /// Checks the values a meeting cannot run with: fewer than 2 participants or more than
+    /// [`MAX_GROUP`], no media, a negative or non-finite churn, probabilities outside [0, 1].
+    pub fn check(&self) -> Result<(), SimError> {
+        let probability = |p: f64| (0.0..=1.0).contains(&p);
+        let l = &self.link;
+        if !(2..=MAX_GROUP).contains(&self.participants) {
+            Err(SimError::InvalidConfig("participants"))
+        } else if self.duration_us == 0 {
+            Err(SimError::InvalidConfig("duration_us"))
+        } else if !(self.churn_per_minute.is_finite() && self.churn_per_minute >= 0.0) {
+            Err(SimError::InvalidConfig("churn_per_minute"))
+        } else if !(probability(l.loss) && probability(l.reorder) && probability(l.duplicate)) {
+            Err(SimError::InvalidConfig("link"))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl Default for Config {

@@ -50,6 +50,10 @@ impl fmt::Display for MlsStep {
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum SimError {
+    /// A configuration value is out of range (caller misuse): the name of the field.
+    InvalidConfig(&'static str),
+    /// [`Meeting::run`](crate::Meeting::run) was called a second time (caller misuse).
+    AlreadyRun,
     /// The KID layout of the configuration is invalid.
     KidLayout(sframe_mls::Error),
     /// An MLS operation of a participant failed.
@@ -93,6 +97,8 @@ pub enum SimError {
 impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::InvalidConfig(field) => write!(f, "the configuration's {field} is out of range"),
+            Self::AlreadyRun => f.write_str("the meeting has already run"),
             Self::KidLayout(e) => write!(f, "the KID layout: {e}"),
             Self::Mls {
                 participant,
@@ -129,7 +135,7 @@ impl std::error::Error for SimError {
             Self::Mls { source, .. } => Some(source),
             Self::Rtp { source, .. } => Some(source),
             Self::Media { source, .. } => Some(source),
-            Self::EpochMismatch { .. } => None,
+            Self::EpochMismatch { .. } | Self::InvalidConfig(_) | Self::AlreadyRun => None,
         }
     }
 }

@@ -166,6 +166,7 @@ impl core::fmt::Debug for Meeting {
 impl Meeting {
     /// A meeting of `config`, not started.
     pub fn new(config: Config) -> Result<Self, SimError> {
+        config.check()?;
         let mut keyring = KeyringConfig::new(config.suite);
         keyring.epoch_bits = EPOCH_BITS;
         keyring.switch_grace = at(config.grace_us);
@@ -312,6 +313,9 @@ impl Meeting {
 
     /// Runs the meeting; `progress` is called every simulated 100 ms.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(), SimError> {
+        if !self.people.is_empty() {
+            return Err(SimError::AlreadyRun);
+        }
         // The leader creates the group; everyone else asks to join at once.
         let leader = self.add_participant()?;
         let started = Instant::now();

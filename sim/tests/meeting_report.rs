@@ -230,3 +230,49 @@ fn a_clean_meeting_delivers_everything_but_what_was_sent_before_a_join() {
     }
     assert!(text.contains("invariants: all held"), "{text}");
 }
+
+#[test]
+fn a_configuration_it_cannot_run_and_a_second_run_are_refused() {
+    use sframe_sim::SimError;
+    let bad = [
+        Config {
+            participants: 1,
+            ..Config::default()
+        },
+        Config {
+            duration_us: 0,
+            ..Config::default()
+        },
+        Config {
+            churn_per_minute: f64::NAN,
+            ..Config::default()
+        },
+        Config {
+            link: LinkConfig {
+                loss: 1.5,
+                ..LinkConfig::CLEAN
+            },
+            ..Config::default()
+        },
+    ];
+    for (config, field) in
+        bad.into_iter()
+            .zip(["participants", "duration_us", "churn_per_minute", "link"])
+    {
+        let e = Meeting::new(config).expect_err(field);
+        assert!(matches!(e, SimError::InvalidConfig(f) if f == field), "{e}");
+    }
+    let mut meeting = Meeting::new(Config {
+        participants: 2,
+        duration_us: 200_000,
+        churn_per_minute: 0.0,
+        ..Config::default()
+    })
+    .expect("a valid configuration");
+    meeting.run(&mut |_| {}).expect("the meeting runs");
+    assert!(matches!(
+        meeting.run(&mut |_| {}),
+        Err(SimError::AlreadyRun)
+    ));
+    assert!(Report::new(&meeting, 0.0).ok);
+}
