@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use serde::Serialize;
 use sframe_mls::KidLayout;
 
-use crate::media::Cause;
+use crate::cause::Cause;
 
 /// A participant's index in the simulation (the leader is 0).
 pub type Pid = usize;

@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cause;
 mod config;
 mod error;
 mod ledger;
@@ -69,8 +70,10 @@ mod render;
 mod report;
 mod rng;
 mod schedule;
+mod stream;
 mod traffic;
 
+pub use cause::Cause;
 pub use config::{
     ACK_DELAY_US, BATCH_US, Config, EPOCH_BITS, LINGER_US, MAX_GROUP, MTU, SRTP_PROFILE,
 };
@@ -80,7 +83,7 @@ pub use ledger::{
     contains_canary, is_payload, payload,
 };
 pub use link::{Link, LinkConfig, LinkStats, Transit};
-pub use media::{Cause, InboundStats, Kind};
+pub use media::InboundStats;
 pub use meeting::{KeyringLog, Meeting, Progress, SfuSeen};
 pub use meter::{CryptoMeters, Meter};
 pub use report::{
@@ -89,3 +92,4 @@ pub use report::{
 };
 pub use rng::Rng;
 pub use schedule::Schedule;
+pub use stream::Kind;

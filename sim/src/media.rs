@@ -17,123 +17,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde::Serialize;
 use sframe_core::{CipherSuite, Header, MAX_HEADER_LEN};
-use sframe_mls::{DecryptedFrame, DropCause, DroppedFrame, Keyring, Received};
+use sframe_mls::{DecryptedFrame, DroppedFrame, Keyring, Received};
 use sframe_rtp::{
     Codec, Depacketizer, DepacketizerConfig, Error as RtpError, FrameMetadata, MediaAssembler,
     Mode, Origin, Packetizer, PacketizerConfig, Pushed, ReassemblyConfig, SrtpError, SrtpTransform,
     rtp::packetizer::Payloader,
 };
 
+use crate::cause::Cause;
 use crate::error::MediaError;
 use crate::meter::CryptoMeters;
-
-/// The two streams every participant sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Opus audio, 50 frames per second.
-    Audio,
-    /// VP8 video, 30 frames per second.
-    Video,
-}
-
-impl Kind {
-    /// Both, audio first.
-    pub const ALL: [Kind; 2] = [Kind::Audio, Kind::Video];
-
-    /// The SFrame context (RFC 9605 section 5.2): one KID space per stream.
-    fn context(self) -> u64 {
-        match self {
-            Kind::Audio => 0,
-            Kind::Video => 1,
-        }
-    }
-
-    fn payload_type(self) -> u8 {
-        match self {
-            Kind::Audio => 111,
-            Kind::Video => 96,
-        }
-    }
-
-    fn codec(self) -> Codec {
-        match self {
-            Kind::Audio => Codec::Opus,
-            Kind::Video => Codec::Vp8,
-        }
-    }
-
-    /// RTP clock ticks per millisecond (Opus 48 kHz, video 90 kHz).
-    pub fn ticks_per_ms(self) -> u64 {
-        match self {
-            Kind::Audio => 48,
-            Kind::Video => 90,
-        }
-    }
-}
-
-/// Why a received SFrame frame did not decrypt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    /// Its epoch was not held and it could not be buffered.
-    UnknownEpoch,
-    /// Its KID names a sender that is not a member of the epoch.
-    UnknownSender,
-    /// It did not authenticate.
-    Authentication,
-    /// It was a replay.
-    Replay,
-    /// Malformed or truncated.
-    Malformed,
-    /// Buffered for an epoch that did not arrive in time.
-    ExpiredInBuffer,
-    /// Evicted from a full buffer.
-    BufferOverflow,
-    /// The keyring was cleared.
-    Cleared,
-    /// Decrypted, but the codec assembler refused the payload (per-packet mode).
-    Codec,
-}
-
-impl Cause {
-    /// The cause in words.
-    pub fn name(self) -> &'static str {
-        match self {
-            Cause::UnknownEpoch => "unknown epoch",
-            Cause::UnknownSender => "unknown sender",
-            Cause::Authentication => "authentication",
-            Cause::Replay => "replay",
-            Cause::Malformed => "malformed",
-            Cause::ExpiredInBuffer => "expired in buffer",
-            Cause::BufferOverflow => "buffer overflow",
-            Cause::Cleared => "cleared",
-            Cause::Codec => "codec",
-        }
-    }
-
-    /// The cause of a keyring's refusal.
-    pub fn of(e: &sframe_mls::Error) -> Self {
-        match e {
-            sframe_mls::Error::UnknownEpoch { .. } => Cause::UnknownEpoch,
-            sframe_mls::Error::UnknownSender { .. } => Cause::UnknownSender,
-            sframe_mls::Error::Frame(sframe_core::Error::AuthenticationFailed) => {
-                Cause::Authentication
-            }
-            sframe_mls::Error::Frame(sframe_core::Error::Replay { .. }) => Cause::Replay,
-            _ => Cause::Malformed,
-        }
-    }
-
-    /// The cause of a frame the keyring held back and then gave up.
-    pub fn of_drop(c: &DropCause) -> Self {
-        match c {
-            DropCause::Expired => Cause::ExpiredInBuffer,
-            DropCause::Overflow => Cause::BufferOverflow,
-            DropCause::Undecryptable(e) => Cause::of(e),
-            DropCause::Cleared => Cause::Cleared,
-        }
-    }
-}
+use crate::stream::Kind;
 
 /// What became of a received SFrame frame (or media frame, per-packet mode).
 #[derive(Debug)]

@@ -16,11 +16,12 @@ use crate::config::{Config, EPOCH_BITS, MAX_GROUP, MTU, SRTP_PROFILE};
 use crate::error::{MlsStep, SimError};
 use crate::ledger::{Ledger, Pid};
 use crate::link::{Link, LinkStats};
-use crate::media::{Inbound, InboundStats, Kind, Outbound};
+use crate::media::{Inbound, InboundStats, Outbound};
 use crate::membership::CHURN_START_US;
 use crate::meter::CryptoMeters;
 use crate::rng::Rng;
 use crate::schedule::Schedule;
+use crate::stream::Kind;
 use crate::traffic::{
     AUDIO_BYTES, AUDIO_US, KEY_FRAME_BYTES, KEY_FRAME_EVERY, VIDEO_BYTES, VIDEO_FPS,
 };

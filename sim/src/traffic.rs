@@ -9,8 +9,9 @@ use sframe_rtp::{Error as RtpError, SrtpError};
 use crate::config::ACK_DELAY_US;
 use crate::error::SimError;
 use crate::ledger::{Pid, contains_canary, payload};
-use crate::media::{Inbound, Kind, Outcome};
+use crate::media::{Inbound, Outcome};
 use crate::meeting::{Ev, Meeting, ssrc};
+use crate::stream::Kind;
 
 pub(crate) const AUDIO_US: u64 = 20_000;
 pub(crate) const AUDIO_BYTES: usize = 120;
