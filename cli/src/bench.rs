@@ -1,12 +1,11 @@
 //! `sframe bench`: a quick interleaved comparison of our SFrame against the raw AEAD of each
 //! backend and the crates.io `sframe` crate, in ns per frame and as ratios.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Args;
 use sframe_benches::SIZES;
-use sframe_benches::quick::{Budget, Measurement, compare};
+use sframe_benches::quick::{Budget, Row, compare, rows, table};
 use sframe_core::CipherSuite;
 
 use crate::args::parse_suite;
@@ -79,116 +78,25 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             "unit": "ns_per_frame",
             "rounds": args.rounds,
             "round_ms": args.round_ms,
-            "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+            "rows": rows.iter().map(to_json).collect::<Vec<_>>(),
         });
         println!("{json}");
     } else {
-        print_table(&rows);
+        print!("{}", table(&rows));
     }
     Ok(())
 }
 
-/// One line of the table: a suite, size and operation, every contender's time, and ratios.
-struct Row {
-    suite: CipherSuite,
-    size: usize,
-    op: &'static str,
-    ns: BTreeMap<String, f64>,
-}
-
-impl Row {
-    fn get(&self, name: &str) -> Option<f64> {
-        self.ns.get(name).copied()
-    }
-
-    /// ours/aead on the same backend.
-    fn overhead(&self, backend: &str) -> Option<f64> {
-        Some(self.get(&format!("ours/{backend}"))? / self.get(&format!("aead/{backend}"))?)
-    }
-
-    /// peer time / our fastest time: how many times faster we are.
-    fn speedup(&self) -> Option<f64> {
-        let ours = self
-            .get("ours/aws-lc-rs")
-            .into_iter()
-            .chain(self.get("ours/rustcrypto"))
-            .fold(f64::INFINITY, f64::min);
-        Some(self.get("peer/ring")? / ours)
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "suite": self.suite.name(),
-            "suite_id": self.suite.id(),
-            "size": self.size,
-            "op": self.op,
-            "ns": self.ns,
-            "ours_over_aead_aws_lc_rs": self.overhead("aws-lc-rs"),
-            "ours_over_aead_rustcrypto": self.overhead("rustcrypto"),
-            "peer_over_ours": self.speedup(),
-        })
-    }
-}
-
-fn rows(results: &[Measurement]) -> Vec<Row> {
-    let mut rows: Vec<Row> = Vec::new();
-    for m in results {
-        let same = |r: &&mut Row| r.suite == m.suite && r.size == m.size && r.op == m.op;
-        match rows.iter_mut().find(|r| same(r)) {
-            Some(row) => {
-                row.ns.insert(m.contender.clone(), m.ns_per_frame);
-            }
-            None => rows.push(Row {
-                suite: m.suite,
-                size: m.size,
-                op: m.op,
-                ns: BTreeMap::from([(m.contender.clone(), m.ns_per_frame)]),
-            }),
-        }
-    }
-    rows
-}
-
-fn cell(v: Option<f64>, ratio: bool) -> String {
-    match v {
-        Some(v) if ratio => format!("{v:.2}x"),
-        Some(v) => format!("{v:.0}"),
-        None => "-".to_owned(),
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    println!(
-        "{:<28} {:>7} {:>7} | {:>9} {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9}",
-        "suite",
-        "size",
-        "op",
-        "ours/awslc",
-        "aead/awslc",
-        "ours/rc",
-        "aead/rc",
-        "peer/ring",
-        "ours/aead",
-        "(rc)",
-        "peer/ours"
-    );
-    for r in rows {
-        println!(
-            "{:<28} {:>7} {:>7} | {:>9} {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9}",
-            r.suite.name(),
-            r.size,
-            r.op,
-            cell(r.get("ours/aws-lc-rs"), false),
-            cell(r.get("aead/aws-lc-rs"), false),
-            cell(r.get("ours/rustcrypto"), false),
-            cell(r.get("aead/rustcrypto"), false),
-            cell(r.get("peer/ring"), false),
-            cell(r.overhead("aws-lc-rs"), true),
-            cell(r.overhead("rustcrypto"), true),
-            cell(r.speedup(), true),
-        );
-    }
-    println!(
-        "times in ns per frame (median of rounds); ours/aead: overhead over the raw AEAD; peer/ours: times faster than crates.io sframe"
-    );
+/// One row as JSON, with its ratios.
+fn to_json(row: &Row) -> serde_json::Value {
+    serde_json::json!({
+        "suite": row.suite.name(),
+        "suite_id": row.suite.id(),
+        "size": row.size,
+        "op": row.op,
+        "ns": row.ns,
+        "ours_over_aead_aws_lc_rs": row.overhead("aws-lc-rs"),
+        "ours_over_aead_rustcrypto": row.overhead("rustcrypto"),
+        "peer_over_ours": row.speedup(),
+    })
 }

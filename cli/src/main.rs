@@ -2,7 +2,7 @@
 //! run a whole simulated end-to-end encrypted meeting (`sframe meeting`).
 //!
 //! Thin by design: each subcommand module parses its arguments and calls the crates
-//! (`sframe_core`; for `meeting`, also `sframe_mls` and `sframe_rtp`).
+//! (`sframe_core`; for `meeting`, the simulator `sframe_sim`).
 //! Every failure ends as one `error: <cause>` line on stderr (see [`error`]).
 
 #![forbid(unsafe_code)]

@@ -6,10 +6,9 @@
     reason = "a test that cannot run its setup should panic"
 )]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::thread;
+mod common;
 
+use common::{sframe, words};
 use serde_json::Value;
 
 const KEY: &str = "000102030405060708090a0b0c0d0e0f";
@@ -27,98 +26,6 @@ const SUITES: [(u16, &str, usize); 8] = [
     (7, "AES_256_CTR_HMAC_SHA512_64", 8),
     (8, "AES_256_CTR_HMAC_SHA512_32", 4),
 ];
-
-/// What one run of the binary gave.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-/// Runs `sframe args...` with `stdin` as its input.
-fn sframe(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sframe"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sframe");
-    let mut pipe = child.stdin.take().expect("stdin pipe");
-    let input = stdin.to_vec();
-    // A writer thread, so a large input cannot deadlock against a full stdout pipe. The
-    // binary may exit without reading (bad arguments): a broken pipe here is expected then.
-    let writer = thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait for sframe");
-    writer.join().expect("stdin writer");
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-impl Run {
-    /// Asserts success with nothing on stderr; returns stdout.
-    #[track_caller]
-    fn ok(self) -> Vec<u8> {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "expected success, stderr: {}",
-            self.stderr
-        );
-        assert_eq!(self.stderr, "", "stderr on success");
-        self.stdout
-    }
-
-    /// Asserts success and hex output ending in one newline; returns the decoded bytes.
-    #[track_caller]
-    fn ok_hex(self) -> Vec<u8> {
-        let out = String::from_utf8(self.ok()).expect("hex output is UTF-8");
-        let line = out
-            .strip_suffix('\n')
-            .expect("hex output ends with a newline");
-        assert!(!line.contains(['\n', ' ']), "one line of hex: {out:?}");
-        hex::decode(line).expect("output is hex")
-    }
-
-    /// Asserts failure with exit status `code`, nothing on stdout and exactly one line on
-    /// stderr, `error: ...`, containing every one of `needles`.
-    #[track_caller]
-    fn fails(self, code: i32, needles: &[&str]) {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit status; stderr: {}",
-            self.stderr
-        );
-        assert!(
-            self.stdout.is_empty(),
-            "stdout on failure: {:?}",
-            self.stdout
-        );
-        let line = self
-            .stderr
-            .strip_suffix('\n')
-            .expect("stderr ends with a newline");
-        assert!(
-            !line.contains('\n'),
-            "more than one line on stderr: {:?}",
-            self.stderr
-        );
-        assert!(line.starts_with("error: "), "stderr: {line}");
-        for needle in needles {
-            assert!(
-                line.contains(needle),
-                "stderr {line:?} does not mention {needle:?}"
-            );
-        }
-    }
-}
 
 /// The suite argument spelled three ways in turn: number, registry name, hex id.
 fn suite_arg(index: usize, id: u16, name: &str) -> String {
@@ -142,18 +49,11 @@ fn header_len(kid: u64, ctr: u64) -> usize {
     1 + field(kid) + field(ctr)
 }
 
+/// `encrypt --suite S --base-key KEY --kid K --ctr C`.
 fn encrypt_args<'a>(suite: &'a str, kid: &'a str, ctr: &'a str) -> Vec<&'a str> {
-    vec![
-        "encrypt",
-        "--suite",
-        suite,
-        "--base-key",
-        KEY,
-        "--kid",
-        kid,
-        "--ctr",
-        ctr,
-    ]
+    let mut args = with(decrypt_args(suite, kid), &["--ctr", ctr]);
+    args[0] = "encrypt";
+    args
 }
 
 fn decrypt_args<'a>(suite: &'a str, kid: &'a str) -> Vec<&'a str> {
@@ -352,16 +252,8 @@ fn wrong_metadata_key_or_suite_fails_authentication() {
         &["--metadata", "4945544620534672616d652057"],
     );
     sframe(&other, &frame).fails(1, &["authentication failed"]);
-    let wrong_key = [
-        "decrypt",
-        "--suite",
-        "4",
-        "--base-key",
-        "00",
-        "--kid",
-        "0x123",
-    ];
-    sframe(&with(wrong_key.to_vec(), &["--metadata", METADATA]), &frame)
+    let wrong_key = words("decrypt --suite 4 --base-key 00 --kid 0x123");
+    sframe(&with(wrong_key, &["--metadata", METADATA]), &frame)
         .fails(1, &["authentication failed"]);
     let other_suite = with(decrypt_args("5", "0x123"), &["--metadata", METADATA]);
     sframe(&other_suite, &frame).fails(1, &["authentication failed"]);
@@ -432,19 +324,9 @@ fn bad_hex_on_stdin_names_stdin() {
 
 #[test]
 fn bad_hex_in_arguments_names_the_argument() {
-    let bad_key = [
-        "encrypt",
-        "--suite",
-        "4",
-        "--base-key",
-        "zz",
-        "--kid",
-        "1",
-        "--ctr",
-        "1",
-    ];
+    let bad_key = words("encrypt --suite 4 --base-key zz --kid 1 --ctr 1");
     sframe(&bad_key, b"").fails(2, &["--base-key", "bad hex", "'z'"]);
-    let odd_key = ["decrypt", "--suite", "4", "--base-key", "abc", "--kid", "1"];
+    let odd_key = words("decrypt --suite 4 --base-key abc --kid 1");
     sframe(&odd_key, b"").fails(2, &["--base-key", "bad hex", "odd"]);
     let bad_metadata = with(encrypt_args("4", "1", "1"), &["--metadata", "0g"]);
     sframe(&bad_metadata, b"").fails(2, &["--metadata", "bad hex", "'g'"]);
@@ -463,18 +345,16 @@ fn unknown_suites_are_usage_errors() {
 #[test]
 fn empty_base_key_is_a_usage_error() {
     let enc = [
-        "encrypt",
-        "--suite",
-        "4",
-        "--base-key",
-        "",
-        "--kid",
-        "1",
-        "--ctr",
-        "1",
-    ];
+        &words("encrypt --suite 4 --base-key")[..],
+        &["", "--kid", "1", "--ctr", "1"],
+    ]
+    .concat();
     sframe(&enc, b"x").fails(2, &["empty base key"]);
-    let dec = ["decrypt", "--suite", "1", "--base-key", "", "--kid", "1"];
+    let dec = [
+        &words("decrypt --suite 1 --base-key")[..],
+        &["", "--kid", "1"],
+    ]
+    .concat();
     sframe(&dec, b"x").fails(2, &["empty base key"]);
 }
 
@@ -493,42 +373,28 @@ fn usage_errors_are_one_line() {
 #[test]
 fn help_reads_well() {
     let top = String::from_utf8(sframe(&["--help"], b"").ok()).expect("utf-8");
-    for needle in [
-        "RFC 9605",
-        "encrypt",
-        "decrypt",
-        "inspect",
-        "Examples:",
-        "Exit status",
-    ] {
+    for needle in "RFC 9605, encrypt, decrypt, inspect, Examples:, Exit status".split(", ") {
         assert!(
             top.contains(needle),
             "sframe --help lacks {needle:?}:\n{top}"
         );
     }
-    let subcommands: [(&str, &[&str]); 3] = [
+    let subcommands: [(&str, Vec<&str>); 3] = [
         (
             "encrypt",
-            &[
-                "--suite",
-                "--base-key",
-                "--kid",
-                "--ctr",
-                "--metadata",
-                "--hex",
-            ],
+            words("--suite --base-key --kid --ctr --metadata --hex"),
         ),
         (
             "decrypt",
-            &["--suite", "--base-key", "--kid", "--metadata", "--hex"],
+            words("--suite --base-key --kid --metadata --hex"),
         ),
-        ("inspect", &["--hex", "payload_len", "ciphertext + tag"]),
+        ("inspect", vec!["--hex", "payload_len", "ciphertext + tag"]),
     ];
     for (name, needles) in subcommands {
         for flag in ["-h", "--help"] {
             let help = String::from_utf8(sframe(&[name, flag], b"").ok()).expect("utf-8");
             assert!(help.contains("Examples:"), "sframe {name} {flag}:\n{help}");
-            for needle in needles {
+            for needle in &needles {
                 assert!(
                     help.contains(needle),
                     "sframe {name} {flag} lacks {needle:?}:\n{help}"
@@ -544,23 +410,8 @@ fn help_reads_well() {
 
 #[test]
 fn bench_json_has_every_contender_and_consistent_ratios() {
-    let run = sframe(
-        &[
-            "bench",
-            "--suite",
-            "4",
-            "--suite",
-            "1",
-            "--size",
-            "160",
-            "--rounds",
-            "1",
-            "--round-ms",
-            "1",
-            "--json",
-        ],
-        b"",
-    );
+    let args = words("bench --suite 4 --suite 1 --size 160 --rounds 1 --round-ms 1 --json");
+    let run = sframe(&args, b"");
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     let json: Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
     let rows = json["rows"].as_array().expect("rows");

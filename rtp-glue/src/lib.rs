@@ -82,7 +82,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here.
+//! Modules are private; everything is re-exported here. (A simulated network and clock to run
+//! endpoints and an SFU on is the workspace's `sframe-sim` crate.)
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -104,7 +105,6 @@ mod pipeline_error;
 mod reassembly;
 mod rtp_view;
 mod sfu;
-pub mod sim;
 mod srtp;
 mod ssrc_keys;
 

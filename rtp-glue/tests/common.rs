@@ -1,12 +1,9 @@
-//! Shared by the integration tests: a deterministic PRNG, a simulated link with loss,
-//! reordering, duplication and jitter that keeps a ledger of what it did to every packet, and
-//! helpers to build senders, receivers and an SFU.
+//! Shared by the integration tests: a deterministic PRNG and helpers to build senders,
+//! receivers and an SFU. (The RTP meeting on a lossy simulated network is in
+//! `sim/tests/rtp_scenario.rs`.)
 
 // Each test file uses part of it; setup helpers panic on failure, like the tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
 
 use std::time::Duration;
 
@@ -20,137 +17,49 @@ use sframe_rtp::{
     ReassemblyStats, ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
 };
 
-/// The seeded generator the library's simulator uses.
-pub use sframe_rtp::sim::Rng;
+/// SplitMix64, the generator of `sframe-sim` (the workspace's simulator, which depends on this
+/// crate and so cannot be a dependency of its tests): the same seeds give the same test data.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
 
-/// The library simulator's link parameters. This file's [`Link`] is a different model (a
-/// queue with its own ledger) but reads the same fields; it draws jitter in `[0, jitter_us)`
-/// and kept below a stream's packet spacing, so reordering comes from `reorder` alone.
-pub use sframe_rtp::sim::LinkConfig;
-
-/// The link: 5% loss, 2% reordering, 1% duplication, 20 ms + jitter.
-pub const LOSSY: LinkConfig = LinkConfig {
-    loss: 0.05,
-    reorder: 0.02,
-    duplicate: 0.01,
-    delay_us: 20_000,
-    jitter_us: 50,
-    reorder_min_us: 5_000,
-    reorder_max_us: 40_000,
-};
-
-/// The link's own record, keyed by the (clear) SSRC and sequence number of each packet.
-#[derive(Clone, Debug, Default)]
-pub struct Ledger {
-    /// Packets handed to the link.
-    pub sent: u64,
-    /// Dropped.
-    pub lost: u64,
-    /// Delayed past later packets.
-    pub reordered: u64,
-    /// Delivered twice.
-    pub duplicated: u64,
-    /// Copies delivered per (SSRC, seq) (0 if lost).
-    pub copies: HashMap<(u32, u16), u32>,
-}
-
-impl Ledger {
-    pub fn delivered(&self, ssrc: u32, seq: u16) -> u32 {
-        self.copies.get(&(ssrc, seq)).copied().unwrap_or(0)
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
     }
 
-    /// Extra copies: what SRTP replay protection must refuse.
-    pub fn extra_copies(&self) -> u64 {
-        self.copies
-            .values()
-            .map(|&c| u64::from(c.saturating_sub(1)))
-            .sum()
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
-}
 
-/// A one-way link on a simulated clock.
-#[derive(Debug)]
-pub struct Link {
-    cfg: LinkConfig,
-    rng: Rng,
-    queue: BinaryHeap<Reverse<(u64, u64, Vec<u8>)>>,
-    order: u64,
-    pub ledger: Ledger,
-}
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
 
-fn ssrc_seq(packet: &[u8]) -> (u32, u16) {
-    let seq = u16::from_be_bytes([packet[2], packet[3]]);
-    let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
-    (ssrc, seq)
-}
+    /// Uniform in `[0, n)` (0 when `n` is 0 or 1).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
 
-impl Link {
-    pub fn new(cfg: LinkConfig, seed: u64) -> Self {
-        Self {
-            cfg,
-            rng: Rng::new(seed),
-            queue: BinaryHeap::new(),
-            order: 0,
-            ledger: Ledger::default(),
+    /// Uniform in `[low, high]`.
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.below(high.saturating_sub(low).saturating_add(1))
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let x = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(x.get(..chunk.len()).unwrap_or(&x));
         }
-    }
-
-    fn delay(&mut self) -> (u64, bool) {
-        let mut d = self.cfg.delay_us + self.rng.below(self.cfg.jitter_us.max(1));
-        let reordered = self.rng.unit() < self.cfg.reorder;
-        if reordered {
-            d += self.cfg.reorder_min_us
-                + self.rng.below(
-                    self.cfg
-                        .reorder_max_us
-                        .saturating_sub(self.cfg.reorder_min_us),
-                );
-        }
-        (d, reordered)
-    }
-
-    /// Sends `packet` at time `now_us`.
-    pub fn send(&mut self, now_us: u64, packet: Vec<u8>) {
-        self.ledger.sent += 1;
-        let key = ssrc_seq(&packet);
-        if self.rng.unit() < self.cfg.loss {
-            self.ledger.lost += 1;
-            self.ledger.copies.entry(key).or_insert(0);
-            return;
-        }
-        let duplicate = self.rng.unit() < self.cfg.duplicate;
-        let copies = if duplicate { 2 } else { 1 };
-        *self.ledger.copies.entry(key).or_insert(0) += copies;
-        if duplicate {
-            self.ledger.duplicated += 1;
-            let (d, r) = self.delay();
-            self.ledger.reordered += u64::from(r);
-            self.order += 1;
-            self.queue
-                .push(Reverse((now_us + d, self.order, packet.clone())));
-        }
-        let (d, r) = self.delay();
-        self.ledger.reordered += u64::from(r);
-        self.order += 1;
-        self.queue.push(Reverse((now_us + d, self.order, packet)));
-    }
-
-    /// Packets due by `now_us`, in delivery order.
-    pub fn poll(&mut self, now_us: u64) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Some(Reverse((at, _, _))) = self.queue.peek() {
-            if *at > now_us {
-                break;
-            }
-            if let Some(Reverse((_, _, p))) = self.queue.pop() {
-                out.push(p);
-            }
-        }
-        out
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
     }
 }
 

@@ -8,7 +8,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use sframe_rtp::sim::Rng;
+mod common;
+use common::Rng;
 use sframe_rtp::{
     Depacketizer, DepacketizerConfig, FrameMetadata, Origin, Packetizer, PacketizerConfig, Pushed,
     ReassemblyConfig,

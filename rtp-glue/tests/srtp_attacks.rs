@@ -5,7 +5,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sframe_rtp::sim::Rng;
+mod common;
+use common::Rng;
 use sframe_rtp::{Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform};
 
 const SSRC: u32 = 0x00c0_ffee;

@@ -12,7 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use libsrtp2_peer::Libsrtp2;
-use sframe_rtp::sim::Rng;
+mod common;
+use common::Rng;
 use sframe_rtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
 
 const PACKETS: usize = 10_000;

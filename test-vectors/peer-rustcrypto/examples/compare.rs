@@ -33,6 +33,48 @@ fn time(mut f: impl FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / n as f64
 }
 
+/// Per backend of ours: a sender, a receiver, a frame of `payload` and a buffer to encrypt in.
+type Ours = (Sender, Receiver, Vec<u8>, Vec<u8>);
+
+fn ours(suite: CipherSuite, payload: &[u8]) -> Result<Vec<Ours>, Box<dyn std::error::Error>> {
+    let mut ours = Vec::new();
+    for &backend in Backend::ALL {
+        let mut sender = Sender::with_backend(suite, backend);
+        sender.add_key(KID, KEY)?;
+        let mut receiver = Receiver::with_config(
+            suite,
+            backend,
+            ReceiverConfig {
+                replay_window: None,
+                ..ReceiverConfig::default()
+            },
+        );
+        receiver.add_key(KID, KEY)?;
+        let mut frame = payload.to_vec();
+        sender.encrypt(KID, &[], &mut frame)?;
+        let buf = vec![0x42u8; MAX_HEADER_LEN + payload.len() + suite.tag_len()];
+        ours.push((sender, receiver, frame, buf));
+    }
+    Ok(ours)
+}
+
+/// One line per operation: the medians of ours on each backend and of the peer, and the ratio.
+fn print_rows(suite: CipherSuite, size: usize, enc_t: Vec<Vec<f64>>, dec_t: Vec<Vec<f64>>) {
+    for (op, t) in [("encrypt", enc_t), ("decrypt", dec_t)] {
+        let [aws, rc, peer] = [0, 1, 2].map(|i| median(t[i].clone()));
+        println!(
+            "{:<28} {:>6} {:>7} | {:>9.0} {:>9.0} {:>9.0} | {:>8.2}x",
+            suite.name(),
+            size,
+            op,
+            aws,
+            rc,
+            peer,
+            peer / aws.min(rc)
+        );
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let suites = [
         (
@@ -66,24 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .as_ref()
                 .to_vec();
 
-            let mut ours = Vec::new();
-            for &backend in Backend::ALL {
-                let mut sender = Sender::with_backend(suite, backend);
-                sender.add_key(KID, KEY)?;
-                let mut receiver = Receiver::with_config(
-                    suite,
-                    backend,
-                    ReceiverConfig {
-                        replay_window: None,
-                        ..ReceiverConfig::default()
-                    },
-                );
-                receiver.add_key(KID, KEY)?;
-                let mut frame = payload.clone();
-                sender.encrypt(KID, &[], &mut frame)?;
-                let buf = vec![0x42u8; MAX_HEADER_LEN + size + suite.tag_len()];
-                ours.push((sender, receiver, frame, buf));
-            }
+            let mut ours = ours(suite, &payload)?;
 
             let (mut enc_t, mut dec_t) = (vec![Vec::new(); 3], vec![Vec::new(); 3]);
             for _ in 0..ROUNDS {
@@ -121,19 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     std::hint::black_box(r.is_ok());
                 }));
             }
-            for (op, t) in [("encrypt", enc_t), ("decrypt", dec_t)] {
-                let [aws, rc, peer] = [0, 1, 2].map(|i| median(t[i].clone()));
-                println!(
-                    "{:<28} {:>6} {:>7} | {:>9.0} {:>9.0} {:>9.0} | {:>8.2}x",
-                    suite.name(),
-                    size,
-                    op,
-                    aws,
-                    rc,
-                    peer,
-                    peer / aws.min(rc)
-                );
-            }
+            print_rows(suite, size, enc_t, dec_t);
         }
     }
     Ok(())

@@ -1,17 +1,7 @@
 //! `sframe meeting`: a whole end-to-end encrypted meeting in one process, on a simulated
-//! network and clock. Thin wiring of the crates: `sframe-mls` (openmls group, epoch keyring),
-//! `sframe-rtp` (RTP packetization, SRTP, the SFU, the simulated links and clock) and
-//! `sframe-core` underneath.
-//!
-//! - `simulation`: the participants, the leader, the SFU and the links, driven by events;
-//! - `media`: one participant's media path (keyring -> RTP -> SRTP and back);
-//! - `ledger`: the simulation's own record, from which the invariants are checked;
-//! - `report`: the numbers, as text or JSON.
-
-mod ledger;
-mod media;
-mod report;
-mod simulation;
+//! network and clock. The arguments become a `sframe_sim::Config`, the simulator (`sframe-sim`)
+//! runs the meeting and checks it against its own ledger, and the report is printed as text or
+//! JSON.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -20,12 +10,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sframe_core::CipherSuite;
 use sframe_rtp::Mode;
-use sframe_rtp::sim::LinkConfig;
+use sframe_sim::{Config, LinkConfig, Meeting, Report};
 
 use crate::args::parse_suite;
 use crate::error::CliError;
-use report::Report;
-use simulation::{Config, Meeting};
 
 const LONG_ABOUT: &str = "\
 Run a whole end-to-end encrypted meeting in one process, on a simulated network and clock.
@@ -164,20 +152,18 @@ fn us(ms: f64) -> u64 {
     (ms * 1000.0).round() as u64
 }
 
-/// Runs the meeting, prints the report, and fails if an invariant did.
-pub fn run(args: &MeetingArgs) -> Result<(), CliError> {
-    let config = Config {
+/// The simulator's configuration from the arguments.
+fn config(args: &MeetingArgs) -> Config {
+    Config {
         participants: args.participants,
         duration_us: us(args.duration * 1000.0),
         churn_per_minute: args.churn,
+        // Every link: 20 ms, no duplication, packets held back 5-40 ms.
         link: LinkConfig {
             loss: args.loss / 100.0,
             reorder: args.reorder / 100.0,
-            duplicate: 0.0,
-            delay_us: 20_000,
             jitter_us: us(args.jitter),
-            reorder_min_us: 5_000,
-            reorder_max_us: 40_000,
+            ..Config::default().link
         },
         suite: args.suite,
         mode: match args.mode {
@@ -187,9 +173,13 @@ pub fn run(args: &MeetingArgs) -> Result<(), CliError> {
         commit_delay_us: us(args.commit_delay),
         grace_us: us(args.grace),
         seed: args.seed,
-    };
+    }
+}
+
+/// Runs the meeting, prints the report, and fails if an invariant did.
+pub fn run(args: &MeetingArgs) -> Result<(), CliError> {
     let started = Instant::now();
-    let mut meeting = Meeting::new(config).map_err(CliError::runtime)?;
+    let mut meeting = Meeting::new(config(args)).map_err(CliError::runtime)?;
     let bar = progress_bar(args.json, meeting.total_us());
     let result = meeting.run(&mut |p| {
         bar.set_position(p.now_us / 1000);

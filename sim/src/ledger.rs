@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use serde::Serialize;
 use sframe_mls::KidLayout;
 
-use super::media::Cause;
+use crate::cause::Cause;
 
 /// A participant's index in the simulation (the leader is 0).
 pub type Pid = usize;
@@ -59,6 +59,7 @@ impl Person {
 /// Frames a receiver did not decrypt although every packet reached it, by the ledger's reason.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Dropped {
+    /// All of them.
     pub total: u64,
     /// Sent under an epoch before the receiver joined.
     pub before_join: u64,
@@ -90,6 +91,7 @@ pub struct Tally {
     /// Frames outside `expected` (in flight when it was connected or disconnected) that it
     /// decrypted or refused.
     pub outside_decrypted: u64,
+    /// See `outside_decrypted`.
     pub outside_refused: u64,
 }
 
@@ -120,12 +122,66 @@ struct SentFrame {
     targets: Vec<Delivery>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Category {
     Must,
     BeforeJoin,
     AfterRemoval,
     WhileLeaving,
+}
+
+/// What became of the frames sent to receivers in one situation, counted when they settle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Frames sent to such receivers.
+    pub expected: u64,
+    /// Decrypted.
+    pub decrypted: u64,
+    /// A packet was lost on the way.
+    pub lost: u64,
+    /// Arrived whole, refused or given up.
+    pub dropped: u64,
+}
+
+/// Every receiver's frames, by what it was entitled to: the ledger's categories over the whole
+/// meeting. (Frames neither decrypted, lost nor dropped are `expected` only: unaccounted.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Entitlements {
+    /// A member of the frame's epoch that had not processed its own removal when the frame
+    /// arrived: it must decrypt every such frame that arrives whole.
+    pub owed: Outcomes,
+    /// The frame's epoch is before the receiver joined: it must decrypt none.
+    pub before_join: Outcomes,
+    /// The frame's epoch removed the receiver, or is later: it must decrypt none.
+    pub after_removal: Outcomes,
+    /// A member of the frame's epoch that had already processed its own removal.
+    pub while_leaving: Outcomes,
+}
+
+impl Entitlements {
+    fn of(&mut self, category: Category) -> &mut Outcomes {
+        match category {
+            Category::Must => &mut self.owed,
+            Category::BeforeJoin => &mut self.before_join,
+            Category::AfterRemoval => &mut self.after_removal,
+            Category::WhileLeaving => &mut self.while_leaving,
+        }
+    }
+}
+
+/// A frame the ledger still holds (not settled yet), as it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// Who sent it.
+    pub sender: Pid,
+    /// When.
+    pub sent_at: u64,
+    /// Its epoch, read off the wire.
+    pub epoch: u64,
+    /// Its stream.
+    pub ssrc: u32,
+    /// Its RTP timestamp.
+    pub timestamp: u32,
 }
 
 /// The record.
@@ -134,6 +190,7 @@ pub struct Ledger {
     layout: KidLayout,
     /// The longest a packet takes from a sender to the SFU.
     max_uplink_us: u64,
+    /// Every participant, by pid.
     pub people: Vec<Person>,
     /// Members (by pid) of each epoch.
     pub epoch_members: BTreeMap<u64, BTreeSet<Pid>>,
@@ -145,6 +202,7 @@ pub struct Ledger {
     by_rtp: HashMap<(u32, u32), u32>,
     violations: Vec<String>,
     violation_count: u64,
+    entitlements: Entitlements,
 }
 
 /// The plaintext of frame `fid`: the canary, the fid, then bytes that depend on the fid.
@@ -152,9 +210,25 @@ pub fn payload(fid: u32, len: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(len.max(20));
     p.extend_from_slice(CANARY);
     p.extend_from_slice(&fid.to_be_bytes());
-    let seed = fid.wrapping_mul(0x9E37_79B1);
-    p.extend((p.len()..len.max(20)).map(|i| (seed >> ((i % 4) * 8)) as u8 ^ i as u8));
+    p.extend((p.len()..len.max(20)).map(|i| filler(fid, i)));
     p
+}
+
+/// Byte `i` (from 20 on) of frame `fid`'s plaintext.
+fn filler(fid: u32, i: usize) -> u8 {
+    let seed = fid.wrapping_mul(0x9E37_79B1);
+    (seed >> ((i % 4) * 8)) as u8 ^ i as u8
+}
+
+/// Whether `data` is [`payload`]`(fid, len)`, without making it.
+pub fn is_payload(data: &[u8], fid: u32, len: usize) -> bool {
+    let head = data.get(..20).zip(data.get(20..));
+    data.len() == len.max(20)
+        && head.is_some_and(|(head, rest)| {
+            head.starts_with(CANARY)
+                && head.ends_with(&fid.to_be_bytes())
+                && rest.iter().zip(20..).all(|(&b, i)| b == filler(fid, i))
+        })
 }
 
 /// Whether `hay` contains the plaintext canary anywhere.
@@ -163,6 +237,8 @@ pub fn contains_canary(hay: &[u8]) -> bool {
 }
 
 impl Ledger {
+    /// An empty record for KIDs of `layout`, where a packet takes at most `max_uplink_us` from
+    /// a sender to the SFU.
     pub fn new(layout: KidLayout, max_uplink_us: u64) -> Self {
         Self {
             layout,
@@ -175,14 +251,17 @@ impl Ledger {
             by_rtp: HashMap::new(),
             violations: Vec::new(),
             violation_count: 0,
+            entitlements: Entitlements::default(),
         }
     }
 
+    /// A new participant; returns its pid.
     pub fn add_person(&mut self) -> Pid {
         self.people.push(Person::default());
         self.people.len() - 1
     }
 
+    /// Records a failed invariant.
     pub fn violation(&mut self, message: String) {
         self.violation_count += 1;
         if self.violations.len() < MAX_MESSAGES {
@@ -190,8 +269,26 @@ impl Ledger {
         }
     }
 
+    /// The first messages of the failed invariants, and how many failed.
     pub fn violations(&self) -> (&[String], u64) {
         (&self.violations, self.violation_count)
+    }
+
+    /// The settled frames' outcomes by what their receivers were entitled to.
+    pub fn entitlements(&self) -> Entitlements {
+        self.entitlements
+    }
+
+    /// Frame `fid` as it was sent, until it settles.
+    pub fn frame(&self, fid: u32) -> Option<FrameRecord> {
+        let f = self.frames.get(fid.checked_sub(self.first_fid)? as usize)?;
+        Some(FrameRecord {
+            sender: f.sender,
+            sent_at: f.sent_at,
+            epoch: f.epoch,
+            ssrc: f.ssrc,
+            timestamp: f.timestamp,
+        })
     }
 
     /// The fid the next frame sent gets.
@@ -307,7 +404,7 @@ impl Ledger {
             return;
         };
         let (sender, epoch, sender_known) = (f.sender, f.epoch, f.sender_known);
-        let intact = data == payload(fid, f.len).as_slice();
+        let intact = is_payload(data, fid, f.len);
         let p = &self.people[to];
         let mut problems = Vec::new();
         if !intact {
@@ -463,6 +560,15 @@ impl Ledger {
                     f.sender, d.to
                 ));
             }
+            let o = self.entitlements.of(category);
+            o.expected += 1;
+            if lost {
+                o.lost += 1;
+            } else if d.decrypted > 0 {
+                o.decrypted += 1;
+            } else if d.failure.is_some() {
+                o.dropped += 1;
+            }
             if let Some(message) = problem {
                 self.violation(message);
             }
@@ -549,6 +655,22 @@ mod tests {
         assert_eq!(l.violations().1, 0, "{:?}", l.violations().0);
         assert_eq!(l.people[2].tally.dropped.before_join, 1);
         assert_eq!(l.people[1].tally.dropped.after_removal, 1);
+        let e = l.entitlements();
+        let (two_decrypted, one_dropped) = (
+            Outcomes {
+                expected: 2,
+                decrypted: 2,
+                ..Outcomes::default()
+            },
+            Outcomes {
+                expected: 1,
+                dropped: 1,
+                ..Outcomes::default()
+            },
+        );
+        assert_eq!(e.owed, two_decrypted);
+        assert_eq!((e.before_join, e.after_removal), (one_dropped, one_dropped));
+        assert_eq!(e.while_leaving, Outcomes::default());
     }
 
     #[test]
@@ -577,6 +699,18 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_is_readable_until_it_settles() {
+        let (mut l, layout) = ledger();
+        let (fid, ts) = send(&mut l, layout, 2, 2);
+        let f = l.frame(fid).unwrap();
+        assert_eq!((f.sender, f.sent_at, f.epoch), (0, 1_000, 2));
+        assert_eq!((f.ssrc, f.timestamp), (7, ts));
+        assert_eq!(l.frame(fid + 1), None);
+        l.settle_all();
+        assert_eq!(l.frame(fid), None);
+    }
+
+    #[test]
     fn payloads_carry_the_canary_and_depend_on_the_frame() {
         let a = payload(1, 100);
         assert_eq!(a.len(), 100);
@@ -584,6 +718,13 @@ mod tests {
         assert_ne!(payload(2, 100), a);
         assert_eq!(payload(1, 100), a);
         assert_eq!(payload(3, 0).len(), 20);
+        assert!(is_payload(&a, 1, 100) && is_payload(&payload(3, 0), 3, 0));
+        assert!(!is_payload(&a, 2, 100) && !is_payload(&a, 1, 99) && !is_payload(&a[..99], 1, 100));
+        for i in [0, 17, 19, 20, 99] {
+            let mut altered = a.clone();
+            altered[i] ^= 1;
+            assert!(!is_payload(&altered, 1, 100), "byte {i}");
+        }
         // The SFU-side check finds a plaintext anywhere in a packet, and only then.
         let mut packet = vec![0x80; 13];
         packet.extend_from_slice(&a[..40]);

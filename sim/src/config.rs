@@ -1,0 +1,90 @@
+//! What a meeting looks like: the knobs a caller turns ([`Config`]) and the fixed parts.
+
+use sframe_core::CipherSuite;
+use sframe_rtp::{Mode, SrtpProfile};
+
+use crate::error::SimError;
+use crate::link::LinkConfig;
+
+/// The packet size every sender keeps to.
+pub const MTU: usize = 1200;
+/// The SRTP profile of every leg.
+pub const SRTP_PROFILE: SrtpProfile = SrtpProfile::Aes128CmHmacSha1_80;
+/// The leader commits what is pending at most this often.
+pub const BATCH_US: u64 = 2_000_000;
+/// A removed participant stays connected to the SFU this long after the commit removing it
+/// (a slow SFU, or an eavesdropper), keeping its keys.
+pub const LINGER_US: u64 = 2_000_000;
+/// Acknowledgements of a new epoch reach the other members after up to this long.
+pub const ACK_DELAY_US: u64 = 100_000;
+/// KID epoch bits (E).
+pub const EPOCH_BITS: u8 = 4;
+/// The largest group (fixes S, the KID's sender bits).
+pub const MAX_GROUP: u32 = 255;
+
+/// What the meeting looks like. [`Config::default`] is `sframe meeting` without flags.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Participants at the start, the leader included (at least 2).
+    pub participants: u32,
+    /// Simulated time of media; the run adds 3 s for the last packets and commits.
+    pub duration_us: u64,
+    /// Join and leave requests per simulated minute, about half each.
+    pub churn_per_minute: f64,
+    /// Every link, sender to SFU and SFU to receiver.
+    pub link: LinkConfig,
+    /// The SFrame cipher suite.
+    pub suite: CipherSuite,
+    /// One SFrame frame per media frame, or per RTP packet.
+    pub mode: Mode,
+    /// Commits and Welcomes reach each member after a delay of up to this long.
+    pub commit_delay_us: u64,
+    /// Longest a sender keeps the old epoch after a join, waiting for acknowledgements.
+    pub grace_us: u64,
+    /// Seed of the network and the schedule (MLS key material is fresh randomness).
+    pub seed: u64,
+}
+
+impl Config {
+    /// Checks the values a meeting cannot run with: fewer than 2 participants or more than
+    /// [`MAX_GROUP`], no media, a negative or non-finite churn, probabilities outside [0, 1].
+    pub fn check(&self) -> Result<(), SimError> {
+        let probability = |p: f64| (0.0..=1.0).contains(&p);
+        let l = &self.link;
+        if !(2..=MAX_GROUP).contains(&self.participants) {
+            Err(SimError::InvalidConfig("participants"))
+        } else if self.duration_us == 0 {
+            Err(SimError::InvalidConfig("duration_us"))
+        } else if !(self.churn_per_minute.is_finite() && self.churn_per_minute >= 0.0) {
+            Err(SimError::InvalidConfig("churn_per_minute"))
+        } else if !(probability(l.loss) && probability(l.reorder) && probability(l.duplicate)) {
+            Err(SimError::InvalidConfig("link"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            participants: 10,
+            duration_us: 20_000_000,
+            churn_per_minute: 20.0,
+            link: LinkConfig {
+                loss: 0.02,
+                reorder: 0.01,
+                duplicate: 0.0,
+                delay_us: 20_000,
+                jitter_us: 5_000,
+                reorder_min_us: 5_000,
+                reorder_max_us: 40_000,
+            },
+            suite: CipherSuite::Aes128GcmSha256_128,
+            mode: Mode::PerFrame,
+            commit_delay_us: 300_000,
+            grace_us: 500_000,
+            seed: 1,
+        }
+    }
+}
