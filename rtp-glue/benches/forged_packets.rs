@@ -46,7 +46,11 @@ fn depacketizer(c: &mut Criterion) {
     let template = genuine();
     d.push(template.clone()).unwrap();
     g.bench_function("genuine", |b| {
-        b.iter_batched(&mut genuine, |pkt| d.push(black_box(pkt)).is_ok(), BatchSize::SmallInput);
+        b.iter_batched(
+            &mut genuine,
+            |pkt| d.push(black_box(pkt)).is_ok(),
+            BatchSize::SmallInput,
+        );
     });
     g.bench_function("malformed", |b| {
         b.iter_batched(
@@ -75,16 +79,23 @@ fn media_assembler(c: &mut Criterion) {
     let mut g = c.benchmark_group("media_assembler_push/vp9");
     let mut a = MediaAssembler::new(&[(98, Codec::Vp9)], ReassemblyConfig::default(), 4);
     let mut seq = 0u16;
-    let mut genuine = vec![0xDC, 0x01, 0x02];
-    genuine.extend_from_slice(&[5; 100]);
-    let genuine = Bytes::from(genuine);
+    let genuine = |len: usize| {
+        let mut g = vec![0xDC, 0x01, 0x02];
+        g.resize(3 + len, 5);
+        Bytes::from(g)
+    };
     let mut ss = vec![0x0E, 0x08, 255];
     for i in 0..255u8 {
         ss.extend_from_slice(&[0x0C, i, i, i]);
     }
     ss.extend_from_slice(&[5; 100]);
     let ss = Bytes::from(ss);
-    for (name, payload) in [("genuine_pdiff", genuine), ("ss_255_entries", ss)] {
+    // The SS packet is 1,123 bytes: compare with a genuine packet of the same size too.
+    for (name, payload) in [
+        ("genuine_pdiff_103B", genuine(100)),
+        ("genuine_pdiff_1123B", genuine(1120)),
+        ("ss_255_entries_1123B", ss),
+    ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 seq = seq.wrapping_add(1);
