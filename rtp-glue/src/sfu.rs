@@ -107,6 +107,13 @@ struct Participant {
 }
 
 /// The forwarder.
+///
+/// # Peer input
+/// A packet that fails SRTP or is not RTP with an SFrame descriptor is counted and dropped
+/// after one SRTP unprotect attempt, and changes nothing but the counters (and the leg's SRTP
+/// replay state only once it authenticated). The SFU holds no per-packet memory: every output
+/// goes back to the caller; per participant it keeps its SRTP contexts and slots, which only the
+/// caller adds.
 #[derive(Debug, Default)]
 pub struct Sfu {
     participants: HashMap<ParticipantId, Participant>,

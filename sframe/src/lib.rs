@@ -52,6 +52,16 @@
 //! # Ok::<(), sframe_core::Error>(())
 //! ```
 //!
+//! # Peer input and secrets
+//! Frames are peer input: a [`Receiver`] never panics on them, a bad frame changes no state
+//! and leaves no memory behind, and it costs at most one AEAD attempt (the bounds are in the
+//! [`Receiver`] docs). Keys zeroize on drop ([`Secret`], the per-KID salts, and the backends'
+//! key schedules: RustCrypto's with its `zeroize` features, aws-lc's contexts cleansed when
+//! freed); `Debug` never shows key bytes. Tags are compared in constant time: the AES-CTR +
+//! HMAC suites compare the whole tag with `subtle::ConstantTimeEq` before decrypting
+//! anything; the AES-GCM suites leave it to the backend, which compares with `subtle`
+//! (`aes-gcm`) or `CRYPTO_memcmp` (aws-lc).
+//!
 //! Modules are private; everything is re-exported here.
 
 #![forbid(unsafe_code)]
