@@ -386,15 +386,18 @@ mod tests {
         assert_eq!(vp8_payload(&b(&[])), None);
     }
 
+    /// A scalability structure: N_S and Y (high nibble), G, and the picture-group entries
+    /// (T and U in the high nibble, the P_DIFFs).
+    type Ss<'a> = (u8, bool, &'a [(u8, Vec<u8>)]);
+
     /// A VP9 descriptor from its fields (reserved bits clear), then `body`.
-    #[allow(clippy::too_many_arguments)]
     fn vp9_descriptor(
         flags: u8,
         pid: u16,
         layer: u8,
         tl0: u8,
         pdiffs: &[u8],
-        ss: Option<(u8, bool, &[(u8, Vec<u8>)])>,
+        ss: Option<Ss<'_>>,
         body: &[u8],
     ) -> Vec<u8> {
         let mut d = vec![flags & !0x02];
