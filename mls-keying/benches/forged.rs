@@ -107,14 +107,16 @@ fn forged(c: &mut Criterion) {
 /// (what the keyring pays per new KID), against the full schedule with its HKDF-Extract.
 fn derivation(c: &mut Criterion) {
     let mut g = c.benchmark_group("kid_key");
-    let deriver = KidKeyDeriver::new(Backend::default(), SUITE, &BASE_KEY).unwrap();
     let mut kid = 0u64;
-    g.bench_function("derive_from_extracted", |b| {
-        b.iter(|| {
-            kid += 1;
-            black_box(deriver.derive(black_box(kid)).unwrap())
+    for &backend in Backend::ALL {
+        let deriver = KidKeyDeriver::new(backend, SUITE, &BASE_KEY).unwrap();
+        g.bench_function(format!("derive_from_extracted/{}", backend.name()), |b| {
+            b.iter(|| {
+                kid += 1;
+                black_box(deriver.derive(black_box(kid)).unwrap())
+            });
         });
-    });
+    }
     g.bench_function("key_schedule_only", |b| {
         b.iter(|| {
             kid += 1;

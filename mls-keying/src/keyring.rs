@@ -395,6 +395,16 @@ impl EpochSlot {
 /// newer one arrived, or at once when a new epoch takes their low E bits. Nothing here reads a
 /// clock or does IO: time comes in as `now`, and [`Event`]s go out through
 /// [`Keyring::poll_event`]; call [`Keyring::handle_timeout`] at [`Keyring::poll_timeout`].
+///
+/// # Peer input
+/// A frame that is malformed, names a non-member or fails to authenticate changes no state: no
+/// key is installed until a frame under it authenticates, and the next genuine frame decrypts.
+/// Cost: one AEAD attempt under a KID already in use or cached; under a new KID of a member,
+/// the KID's key derivation besides (two HKDF-Expands with precomputed HMAC pads and the AEAD
+/// key setup; benches/forged.rs in this crate measures the ratio). Memory a peer can make the
+/// keyring hold: frames for unknown epochs, bounded by [`PendingLimits`]; per epoch, at most
+/// [`UNPROVEN_KEYS_PER_EPOCH`] keys derived for frames that failed; and per epoch one key (with
+/// its replay window) per KID that authenticated a frame, which only members can cause.
 #[derive(Debug)]
 pub struct Keyring {
     config: KeyringConfig,

@@ -8,10 +8,10 @@
 //! memory:
 //! - VP9 (`Vp9Packet`): appends every packet's P_DIFFs and scalability-structure lists to its
 //!   fields and never clears them, so a long-lived instance refuses every frame after the
-//!   second with P_DIFFs (too many references) and grows without bound with SS data. Here
-//!   every list is cleared before each packet ([`MediaAssembler`] keeps one instance per
-//!   payload type), so parsing is per packet and at most one packet's lists (at most 255
-//!   picture-group entries, a few KiB) stay allocated.
+//!   second with P_DIFFs (too many references) and grows without bound with SS data; even
+//!   fresh, it allocates per picture-group entry (a 255-entry SS cost ~50x a plain packet).
+//!   Not used for parsing here: the RFC 9628 descriptor is skipped by a stateless function
+//!   that allocates nothing; only `is_partition_head` (the B bit) is called.
 //! - VP8 (`Vp8Packet`): keeps the I/L/T/K flags of an earlier packet when a later one has no
 //!   X byte, and would then skip bytes that are not there. Not used for parsing here: the
 //!   RFC 7741 descriptor is stripped by a stateless function; only `is_partition_head` (which
@@ -147,20 +147,12 @@ impl CodecParser {
                 // bytes; RFC 7741's descriptor is simple enough to strip here.
                 vp8_payload(payload),
             ),
-            Self::Vp9(p) => {
-                // Vp9Packet appends to these lists and never clears them: per packet here.
-                p.pdiff.clear();
-                p.pgtid.clear();
-                p.pgu.clear();
-                p.pgpdiff.clear();
-                p.width.clear();
-                p.height.clear();
-                (
-                    p.is_partition_head(payload),
-                    p.is_partition_tail(marker, payload),
-                    p.depacketize(payload).ok(),
-                )
-            }
+            Self::Vp9(p) => (
+                p.is_partition_head(payload),
+                p.is_partition_tail(marker, payload),
+                // Vp9Packet keeps lists across packets and allocates per SS entry.
+                vp9_payload(payload),
+            ),
             Self::Opus(p) => (
                 p.is_partition_head(payload),
                 p.is_partition_tail(marker, payload),
@@ -294,6 +286,72 @@ fn vp8_payload(p: &Bytes) -> Option<Bytes> {
     (at <= p.len()).then(|| p.slice(at..))
 }
 
+/// The VP9 payload after its RFC 9628 payload descriptor (section 4.2), `None` if the
+/// descriptor is truncated or invalid (more than 3 P_DIFFs, a spatial layer ID above 4). Reads
+/// each byte at most once and allocates nothing.
+pub(crate) fn vp9_payload(p: &Bytes) -> Option<Bytes> {
+    let b0 = *p.first()?;
+    let (i, pf, l, f, v) = (
+        b0 & 0x80 != 0,
+        b0 & 0x40 != 0,
+        b0 & 0x20 != 0,
+        b0 & 0x10 != 0,
+        b0 & 0x02 != 0,
+    );
+    let mut at = 1usize;
+    let byte = |at: &mut usize| -> Option<u8> {
+        let b = *p.get(*at)?;
+        *at += 1;
+        Some(b)
+    };
+    if i {
+        // Picture ID: 7 bits, or 15 with M set.
+        if byte(&mut at)? & 0x80 != 0 {
+            byte(&mut at)?;
+        }
+    }
+    if l {
+        // T|U|S|D; S (spatial layer ID) below 5 as `rtp` enforces.
+        if (byte(&mut at)? >> 1) & 0x7 >= 5 {
+            return None;
+        }
+        if !f {
+            byte(&mut at)?; // TL0PICIDX
+        }
+    }
+    if f && pf {
+        // Up to 3 P_DIFFs, each with N set if another follows.
+        let mut count = 0;
+        loop {
+            count += 1;
+            let more = byte(&mut at)? & 0x01 != 0;
+            if !more {
+                break;
+            }
+            if count == 3 {
+                return None;
+            }
+        }
+    }
+    if v {
+        // Scalability structure: N_S|Y|G|-|-|-, then N_S + 1 resolutions if Y, then N_G and
+        // N_G picture-group entries T|U|R|-|- each followed by R P_DIFFs if G.
+        let ss = byte(&mut at)?;
+        let layers = usize::from(ss >> 5) + 1;
+        if ss & 0x10 != 0 {
+            at = at.checked_add(4 * layers)?;
+        }
+        if ss & 0x08 != 0 {
+            let groups = byte(&mut at)?;
+            for _ in 0..groups {
+                let r = (byte(&mut at)? >> 2) & 0x3;
+                at = at.checked_add(usize::from(r))?;
+            }
+        }
+    }
+    (at <= p.len()).then(|| p.slice(at..))
+}
+
 /// Runs `codec`'s payloader on `frame` with `budget` bytes per payload.
 ///
 /// # Errors
@@ -327,6 +385,112 @@ mod tests {
         assert_eq!(vp8_payload(&b(&[0x80, 0x80, 0x05, 0xcc])), Some(b(&[0xcc])));
         assert_eq!(vp8_payload(&b(&[0x90, 0xf0, 0x81])), None);
         assert_eq!(vp8_payload(&b(&[])), None);
+    }
+
+    /// A scalability structure: N_S and Y (high nibble), G, and the picture-group entries
+    /// (T and U in the high nibble, the P_DIFFs).
+    type Ss<'a> = (u8, bool, &'a [(u8, Vec<u8>)]);
+
+    /// A VP9 descriptor from its fields (reserved bits clear), then `body`.
+    fn vp9_descriptor(
+        flags: u8,
+        pid: u16,
+        layer: u8,
+        tl0: u8,
+        pdiffs: &[u8],
+        ss: Option<Ss<'_>>,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let mut d = vec![flags & !0x02];
+        let (i, p, l, f, v) = (
+            flags & 0x80 != 0,
+            flags & 0x40 != 0,
+            flags & 0x20 != 0,
+            flags & 0x10 != 0,
+            ss.is_some(),
+        );
+        if v {
+            d[0] |= 0x02;
+        }
+        if i {
+            if pid > 0x7f {
+                d.extend_from_slice(&[0x80 | (pid >> 8) as u8 & 0x7f, pid as u8]);
+            } else {
+                d.push(pid as u8);
+            }
+        }
+        if l {
+            d.push(layer);
+            if !f {
+                d.push(tl0);
+            }
+        }
+        if f && p {
+            for (k, pd) in pdiffs.iter().enumerate() {
+                d.push((pd << 1) | u8::from(k + 1 < pdiffs.len()));
+            }
+        }
+        if let Some((ns_y, g, groups)) = ss {
+            d.push((ns_y & 0xf0) | if g { 0x08 } else { 0 });
+            if ns_y & 0x10 != 0 {
+                for k in 0..=(ns_y >> 5) {
+                    d.extend_from_slice(&[k, 1, k, 2]);
+                }
+            }
+            if g {
+                d.push(groups.len() as u8);
+                for (tu, refs) in groups {
+                    d.push((tu & 0xf0) | ((refs.len() as u8) << 2));
+                    d.extend_from_slice(refs);
+                }
+            }
+        }
+        d.extend_from_slice(body);
+        d
+    }
+
+    proptest::proptest! {
+        /// Our stateless VP9 descriptor parser agrees with a fresh `rtp` `Vp9Packet` on every
+        /// well-formed descriptor (at most 2 P_DIFFs: `rtp` refuses a third, RFC 9628 allows
+        /// it), and on any bytes returns a suffix of its input without panicking.
+        #[test]
+        fn vp9_descriptor_parser_matches_a_fresh_rtp_parser(
+            flags in proptest::num::u8::ANY,
+            pid in 0u16..0x8000,
+            layer in proptest::num::u8::ANY,
+            tl0 in proptest::num::u8::ANY,
+            pdiffs in proptest::collection::vec(0u8..128, 1..3),
+            ss in proptest::option::of((proptest::num::u8::ANY, proptest::bool::ANY,
+                proptest::collection::vec((proptest::num::u8::ANY,
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..4)), 0..6))),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..8),
+            cut in 0usize..64,
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            let ss_ref = ss.as_ref().map(|(a, g, v)| (*a, *g, v.as_slice()));
+            let d = vp9_descriptor(flags, pid, layer, tl0, &pdiffs, ss_ref, &body);
+            // Whole, and truncated anywhere.
+            for bytes in [d.clone(), d[..cut.min(d.len())].to_vec()] {
+                let bytes = Bytes::from(bytes);
+                let theirs = vp9::Vp9Packet::default().depacketize(&bytes).ok();
+                proptest::prop_assert_eq!(vp9_payload(&bytes), theirs);
+            }
+            let noise = Bytes::from(noise);
+            if let Some(rest) = vp9_payload(&noise) {
+                proptest::prop_assert!(noise.ends_with(&rest));
+            }
+        }
+    }
+
+    #[test]
+    fn vp9_three_reference_indices_are_accepted_four_are_not() {
+        let b = |v: &[u8]| Bytes::copy_from_slice(v);
+        // I=0 P=1 F=1 B=1 E=1: three P_DIFFs (N on the first two), then the payload.
+        assert_eq!(
+            vp9_payload(&b(&[0x5C, 0x03, 0x05, 0x06, 0xaa])),
+            Some(b(&[0xaa]))
+        );
+        assert_eq!(vp9_payload(&b(&[0x5C, 0x03, 0x05, 0x07, 0x08, 0xaa])), None);
     }
 
     #[test]

@@ -31,6 +31,14 @@ impl Default for DepacketizerConfig {
 }
 
 /// SFrame frames put back together from RTP packets.
+///
+/// # Peer input
+/// Packets come from whoever holds the SRTP key of the leg (the SFU, a sender). Malformed
+/// packets are counted and dropped at the cost of a header parse; any packet costs O(1)
+/// amortised plus a walk over its own frame. Memory: at most `max_streams` SSRCs, each with its
+/// window's fragments and at most `max_pending_bytes` ([`ReassemblyConfig`]). A jump in
+/// sequence numbers (a storm, a restarted sender) cannot blackhole a stream: it
+/// resynchronises on two consecutive packets (see [`Reassembler`]).
 #[derive(Debug)]
 pub struct Depacketizer {
     config: DepacketizerConfig,

@@ -150,6 +150,9 @@ pub enum Pushed {
 }
 
 /// The reorder window and pending fragments of one stream.
+///
+/// Peer-fed: at most `window` fragments and `max_pending_bytes` held whatever arrives, and a
+/// sequence-number jump resynchronises (module docs).
 #[derive(Debug)]
 pub struct Reassembler {
     config: ReassemblyConfig,

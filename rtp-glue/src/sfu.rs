@@ -79,6 +79,10 @@ pub struct SfuStats {
     pub malformed: u64,
     /// Packets sent out (one per destination).
     pub forwarded: u64,
+    /// Copies not sent because re-protecting them for their destination failed (the
+    /// destination's SRTP context refused, e.g. an exhausted index); the other destinations
+    /// still get the packet.
+    pub protect_failures: u64,
     /// Packets of a slot's old or next source that were not forwarded to that slot.
     pub held_back: u64,
 }
@@ -103,6 +107,13 @@ struct Participant {
 }
 
 /// The forwarder.
+///
+/// # Peer input
+/// A packet that fails SRTP or is not RTP with an SFrame descriptor is counted and dropped
+/// after one SRTP unprotect attempt, and changes nothing but the counters (and the leg's SRTP
+/// replay state only once it authenticated). The SFU holds no per-packet memory: every output
+/// goes back to the caller; per participant it keeps its SRTP contexts and slots, which only the
+/// caller adds.
 #[derive(Debug, Default)]
 pub struct Sfu {
     participants: HashMap<ParticipantId, Participant>,
@@ -242,6 +253,10 @@ impl Sfu {
 
     /// Handles one SRTP packet from participant `from`.
     ///
+    /// A copy that cannot be re-protected for one destination is skipped and counted
+    /// ([`SfuStats::protect_failures`]); it never costs the other destinations their copy, so
+    /// a failure halfway through the destinations leaves no half-done state behind.
+    ///
     /// # Errors
     /// [`Error::UnknownParticipant`]; bad input, counted: [`Error::Srtp`], [`Error::Rtp`].
     pub fn receive(&mut self, from: ParticipantId, packet: &[u8]) -> Result<Forwarded, Error> {
@@ -294,12 +309,21 @@ impl Sfu {
                     self.stats.held_back += 1;
                     continue;
                 };
-                rewrite_header(&mut packet, ssrc, seq, ts)?;
+                if rewrite_header(&mut packet, ssrc, seq, ts).is_err() {
+                    // Cannot happen: `read` parsed this header. Counted, never half-sent.
+                    self.stats.protect_failures += 1;
+                    continue;
+                }
             }
             let len = packet.len();
             packet.resize(len + p.outbound.profile().overhead(), 0);
-            let n = p.outbound.protect(&mut packet, len)?;
-            packet.truncate(n);
+            match p.outbound.protect(&mut packet, len) {
+                Ok(n) => packet.truncate(n),
+                Err(_) => {
+                    self.stats.protect_failures += 1;
+                    continue;
+                }
+            }
             self.stats.forwarded += 1;
             out.push((to, packet));
         }

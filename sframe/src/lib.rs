@@ -52,8 +52,18 @@
 //! # Ok::<(), sframe_core::Error>(())
 //! ```
 //!
-//! Modules are private; everything is re-exported here, except [`primitives`]: AES-CTR,
-//! HMAC-SHA1 and AES-GCM on the same backends, for SRTP next to SFrame.
+//! # Peer input and secrets
+//! Frames are peer input: a [`Receiver`] never panics on them, a bad frame changes no state
+//! and leaves no memory behind, and it costs at most one AEAD attempt (the bounds are in the
+//! [`Receiver`] docs). Keys zeroize on drop ([`Secret`], the per-KID salts, and the backends'
+//! key schedules: RustCrypto's with its `zeroize` features, aws-lc's contexts cleansed when
+//! freed); `Debug` never shows key bytes. Tags are compared in constant time: the AES-CTR +
+//! HMAC suites compare the whole tag with `subtle::ConstantTimeEq` before decrypting
+//! anything; the AES-GCM suites leave it to the backend, which compares with `subtle`
+//! (`aes-gcm`) or `CRYPTO_memcmp` (aws-lc).
+//!
+//! Modules are private; everything is re-exported here. Low-level pieces (one KID's AEAD and
+//! key schedule, nonces, replay windows, SRTP primitives) are behind the `hazmat` feature.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -354,3 +354,46 @@ fn a_frame_whose_counter_lengthens_the_header_allocates_nothing_after_warm_up() 
     assert!(seen.is_empty(), "frames after warm-up allocated: {seen:?}");
     Ok(())
 }
+
+/// The rule for peer input at the core (issue 14): forged, replayed, truncated and unknown-KID
+/// frames allocate nothing, change no state, and the next genuine frame decrypts. (A forged
+/// ratchet KID ahead is the documented exception: its steps are derived once and kept, at most
+/// `max_forward`; see the `Receiver` docs.)
+#[test]
+fn forged_and_malformed_frames_allocate_nothing_and_change_nothing() -> TestResult {
+    for &backend in Backend::ALL {
+        for suite in CipherSuite::ALL {
+            let (mut sender, mut receiver) = pair(suite, backend, KID, 0)?;
+            let mut forger = Sender::with_backend(suite, backend);
+            forger.add_key(KID, b"not the key")?;
+            forger.add_key(KID + 1, b"not the key")?;
+            let mut genuine = b"genuine frame".to_vec();
+            sender.encrypt(KID, &[], &mut genuine)?;
+            let replay = genuine.clone();
+            receiver.decrypt_in_place(&[], &mut genuine)?;
+            let mut bad: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..50 {
+                let mut f = b"forged frame".to_vec();
+                forger.encrypt(KID, &[], &mut f)?;
+                bad.push(f);
+                let mut g = b"unknown kid".to_vec();
+                forger.encrypt(KID + 1, &[], &mut g)?;
+                bad.push(g);
+            }
+            bad.push(replay);
+            bad.push(vec![0xff; 3]);
+            bad.push(Vec::new());
+            let keys = receiver.key_count();
+            for f in &mut bad {
+                let (result, allocations) = counting(|| receiver.decrypt_in_place(&[], f).is_err());
+                assert!(result, "{backend:?} {suite:?}: bad input decrypted");
+                assert_eq!(allocations, 0, "{backend:?} {suite:?}: bad input allocated");
+            }
+            assert_eq!(receiver.key_count(), keys);
+            let mut next = b"next".to_vec();
+            sender.encrypt(KID, &[], &mut next)?;
+            assert_eq!(receiver.decrypt_in_place(&[], &mut next)?, b"next");
+        }
+    }
+    Ok(())
+}

@@ -103,14 +103,14 @@ impl Backend {
     pub(crate) fn expand_key(self, hash: Hash, prk: &[u8]) -> Result<ExpandKey, Error> {
         match (self, hash) {
             #[cfg(feature = "aws-lc-rs")]
-            (Self::AwsLc, _) => Ok(ExpandKey::AwsLc(aws_lc::HmacKey::new(hash, prk))),
+            (Self::AwsLc, _) => Ok(ExpandKey::AwsLc(Box::new(aws_lc::HmacKey::new(hash, prk)))),
             #[cfg(feature = "rustcrypto")]
             (Self::RustCrypto, Hash::Sha256) => {
-                Ok(ExpandKey::Sha256(rust_crypto::HmacKey::new(prk)?))
+                Ok(ExpandKey::Sha256(Box::new(rust_crypto::HmacKey::new(prk)?)))
             }
             #[cfg(feature = "rustcrypto")]
             (Self::RustCrypto, Hash::Sha512) => {
-                Ok(ExpandKey::Sha512(rust_crypto::HmacKey::new(prk)?))
+                Ok(ExpandKey::Sha512(Box::new(rust_crypto::HmacKey::new(prk)?)))
             }
         }
     }
@@ -168,11 +168,11 @@ impl Backend {
 /// info, without the key setup.
 pub(crate) enum ExpandKey {
     #[cfg(feature = "aws-lc-rs")]
-    AwsLc(aws_lc::HmacKey),
+    AwsLc(Box<aws_lc::HmacKey>),
     #[cfg(feature = "rustcrypto")]
-    Sha256(rust_crypto::HmacKey<sha2::Sha256>),
+    Sha256(Box<rust_crypto::HmacKey<sha2::Sha256>>),
     #[cfg(feature = "rustcrypto")]
-    Sha512(rust_crypto::HmacKey<sha2::Sha512>),
+    Sha512(Box<rust_crypto::HmacKey<sha2::Sha512>>),
 }
 
 impl ExpandKey {
@@ -217,11 +217,11 @@ impl ExpandKey {
         }
         match self {
             #[cfg(feature = "aws-lc-rs")]
-            Self::AwsLc(k) => run(k, info, out),
+            Self::AwsLc(k) => run(k.as_ref(), info, out),
             #[cfg(feature = "rustcrypto")]
-            Self::Sha256(k) => run(k, info, out),
+            Self::Sha256(k) => run(k.as_ref(), info, out),
             #[cfg(feature = "rustcrypto")]
-            Self::Sha512(k) => run(k, info, out),
+            Self::Sha512(k) => run(k.as_ref(), info, out),
         }
     }
 }

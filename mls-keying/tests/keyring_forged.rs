@@ -1,0 +1,131 @@
+//! Attack class: forged frames at the keyring (issue 14, case 6, and the rule for peer input).
+//!
+//! A member of the current epoch (or anyone who can send frames) forges frames whose KID names
+//! a member with a context never used: before, each cost a full SFrame key schedule and left
+//! nothing for the next. The rule now: forged or malformed input changes no state (no key
+//! installed, nothing buffered beyond the documented pending bound), leaves no memory behind
+//! beyond the bounded cache of unproven keys, and the next genuine frame decrypts. Its cost
+//! against a genuine frame is measured in benches/forged.rs (criterion), not here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use sframe_core::{CipherSuite, Sender};
+use sframe_mls::{EpochKeys, Error, Keyring, KeyringConfig, KidLayout, Received};
+
+const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+/// The RFC 9605 section 5.2 `S` of the 4-leaf group below (what `EpochKeys::new` derives).
+const SENDER_BITS: u8 = 2;
+
+fn ring(own: u32) -> Keyring {
+    let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
+    ring.add_epoch(
+        Duration::ZERO,
+        EpochKeys::new(1, &[9; 16], Some(own), 0..4).unwrap(),
+    )
+    .unwrap();
+    while ring.poll_event().is_some() {}
+    ring
+}
+
+fn genuine(sender: &mut Keyring, context: u64) -> Vec<u8> {
+    let mut f = b"genuine".to_vec();
+    sender.encrypt(context, b"md", &mut f).unwrap();
+    f
+}
+
+fn decrypts(receiver: &mut Keyring, mut f: Vec<u8>) -> bool {
+    matches!(
+        receiver.decrypt(Duration::ZERO, 0, b"md", &mut f),
+        Ok(Received::Plaintext { data, .. }) if data == b"genuine"
+    )
+}
+
+#[test]
+fn forged_frames_under_fresh_kids_change_nothing() {
+    let layout = KidLayout::new(KeyringConfig::new(SUITE).epoch_bits, SENDER_BITS).unwrap();
+    let mut alice = ring(1);
+    let mut bob = ring(0);
+    assert!(decrypts(&mut bob, genuine(&mut alice, 0)));
+    let keys_before = bob.receive_key_count();
+    let mut mallory = Sender::new(SUITE);
+    for context in 1..5_001u64 {
+        let kid = layout.kid(context, 1, 1).unwrap();
+        mallory.add_key(kid, b"a guess").unwrap();
+        let mut f = vec![0u8; 40];
+        mallory.encrypt(kid, b"md", &mut f).unwrap();
+        mallory.remove_key(kid);
+        let r = bob.decrypt(Duration::ZERO, 0, b"md", &mut f);
+        assert!(matches!(
+            r,
+            Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
+        ));
+    }
+    assert_eq!(
+        bob.receive_key_count(),
+        keys_before,
+        "no key installed by a forgery"
+    );
+    assert_eq!(bob.pending(), (0, 0), "nothing buffered");
+    assert!(bob.poll_event().is_none(), "nothing to report");
+    // The genuine stream goes on, and a genuine new context decrypts at once.
+    assert!(decrypts(&mut bob, genuine(&mut alice, 0)));
+    assert!(decrypts(&mut bob, genuine(&mut alice, 3)));
+    assert_eq!(bob.receive_key_count(), keys_before + 1);
+}
+
+#[test]
+fn a_forged_frame_first_does_not_spoil_the_genuine_kid() {
+    // The forgery names exactly the KID Alice's next stream uses: the key derived for it is
+    // kept as unproven, and Alice's genuine frame then installs it.
+    let layout = KidLayout::new(KeyringConfig::new(SUITE).epoch_bits, SENDER_BITS).unwrap();
+    let mut alice = ring(1);
+    let mut bob = ring(0);
+    let kid = layout.kid(7, 1, 1).unwrap();
+    let mut mallory = Sender::new(SUITE);
+    mallory.add_key(kid, b"a guess").unwrap();
+    for _ in 0..3 {
+        let mut f = vec![0u8; 40];
+        mallory.encrypt(kid, b"md", &mut f).unwrap();
+        assert!(bob.decrypt(Duration::ZERO, 0, b"md", &mut f).is_err());
+    }
+    assert_eq!(bob.receive_key_count(), 0);
+    assert!(decrypts(&mut bob, genuine(&mut alice, 7)));
+    assert!(decrypts(&mut bob, genuine(&mut alice, 7)));
+    assert_eq!(bob.receive_key_count(), 1);
+    // Further forgeries under the now-installed KID still fail.
+    let mut f = vec![0u8; 40];
+    mallory.encrypt(kid, b"md", &mut f).unwrap();
+    assert!(bob.decrypt(Duration::ZERO, 0, b"md", &mut f).is_err());
+}
+
+#[test]
+fn malformed_frames_and_unknown_senders_change_nothing() {
+    let layout = KidLayout::new(KeyringConfig::new(SUITE).epoch_bits, SENDER_BITS).unwrap();
+    let mut alice = ring(1);
+    let mut bob = ring(0);
+    let good = genuine(&mut alice, 0);
+    // Truncated, header-only, garbage, a non-member's KID.
+    for len in 0..good.len() {
+        let mut f = good[..len].to_vec();
+        assert!(
+            bob.decrypt(Duration::ZERO, 0, b"md", &mut f).is_err(),
+            "len {len}"
+        );
+    }
+    let stranger = layout.kid(0, 9, 1).unwrap();
+    let mut s = Sender::new(SUITE);
+    s.add_key(stranger, &[9; 16]).unwrap();
+    let mut f = b"x".to_vec();
+    s.encrypt(stranger, b"md", &mut f).unwrap();
+    assert!(matches!(
+        bob.decrypt(Duration::ZERO, 0, b"md", &mut f),
+        Err(Error::UnknownSender {
+            sender_index: 9,
+            ..
+        })
+    ));
+    assert_eq!(bob.receive_key_count(), 0);
+    assert!(decrypts(&mut bob, good));
+}
