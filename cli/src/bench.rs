@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::Args;
 use sframe_benches::SIZES;
 use sframe_benches::quick::{Budget, Measurement, compare};
+use sframe_benches::srtp::{SRTP_SIZES, compare_srtp, sfu_forwarding};
 use sframe_core::CipherSuite;
+use sframe_rtp::SrtpProfile;
 
 use crate::args::parse_suite;
 use crate::error::CliError;
@@ -23,7 +25,8 @@ use crate::error::CliError;
         over the AEAD) and peer/ours (how many times faster we are). Noisy machines: trust \
         ratios from one run, not absolute numbers across runs.",
     after_help = "Examples:\n  sframe bench                       # every suite, sizes 32 B to 100 KB (about 40 s)\n  \
-        sframe bench --suite 4 --size 160  # one cell\n  sframe bench --json > bench.json"
+        sframe bench --suite 4 --size 160  # one cell\n  sframe bench --json > bench.json\n  \
+        sframe bench --srtp --json         # SRTP and the SFU (about half a minute)"
 )]
 pub struct BenchArgs {
     /// Only these suites (repeatable; id, 0x id or name). Default: all eight.
@@ -41,6 +44,11 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// SRTP instead of SFrame: protect and unprotect per profile (160 and 1200 B payloads, or
+    /// --size) against the raw primitives, webrtc-srtp and libsrtp2, and an SFU forwarding one
+    /// AEAD_AES_128_GCM stream of 1200-byte packets to ten receivers on each SRTP.
+    #[arg(long)]
+    srtp: bool,
 }
 
 /// Runs the comparison and prints it.
@@ -52,6 +60,9 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
     if args.sizes.contains(&0) {
         return Err(CliError::usage("--size must be at least 1 byte"));
+    }
+    if args.srtp {
+        return run_srtp(args);
     }
     let suites = if args.suites.is_empty() {
         CipherSuite::ALL.to_vec()
@@ -85,6 +96,92 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     } else {
         print_table(&rows);
     }
+    Ok(())
+}
+
+/// `sframe bench --srtp`.
+fn run_srtp(args: &BenchArgs) -> Result<(), CliError> {
+    let sizes = if args.sizes.is_empty() {
+        SRTP_SIZES.to_vec()
+    } else {
+        args.sizes.clone()
+    };
+    let budget = Budget {
+        rounds: args.rounds,
+        round: Duration::from_millis(args.round_ms),
+    };
+    let mut rows = Vec::new();
+    for profile in SrtpProfile::ALL {
+        for &size in &sizes {
+            rows.extend(compare_srtp(profile, size, budget));
+        }
+    }
+    let sfu = sfu_forwarding(budget);
+    let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+    if args.json {
+        let json = serde_json::json!({
+            "unit": "ns_per_packet",
+            "rounds": args.rounds,
+            "round_ms": args.round_ms,
+            "srtp": rows.iter().map(|r| serde_json::json!({
+                "profile": r.profile.name(),
+                "size": r.size,
+                "op": r.op,
+                "ns_ours": r.ns_ours,
+                "ns_floor": r.ns_floor,
+                "ns_webrtc_srtp": r.ns_webrtc_srtp,
+                "ns_libsrtp2": r.ns_libsrtp2,
+                "ours_over_floor": ratio(r.ns_ours, r.ns_floor),
+                "webrtc_srtp_over_ours": ratio(r.ns_webrtc_srtp, r.ns_ours),
+                "libsrtp2_over_ours": ratio(r.ns_libsrtp2, r.ns_ours),
+            })).collect::<Vec<_>>(),
+            "sfu": {
+                "receivers": 10,
+                "profile": SrtpProfile::AeadAes128Gcm.name(),
+                "packet_bytes": 1200,
+                "pps_ours": sfu.pps_ours,
+                "pps_webrtc_srtp": sfu.pps_webrtc_srtp,
+                "ours_over_webrtc_srtp": ratio(sfu.pps_ours, sfu.pps_webrtc_srtp),
+            },
+        });
+        println!("{json}");
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:>5} {:>9} | {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10}",
+        "profile",
+        "size",
+        "op",
+        "ours",
+        "floor",
+        "webrtc",
+        "libsrtp2",
+        "ours/floor",
+        "webrtc/ours",
+        "libsrtp/ours"
+    );
+    for r in &rows {
+        println!(
+            "{:<28} {:>5} {:>9} | {:>8.0} {:>8.0} {:>8.0} {:>8.0} | {:>10} {:>10} {:>10}",
+            r.profile.name(),
+            r.size,
+            r.op,
+            r.ns_ours,
+            r.ns_floor,
+            r.ns_webrtc_srtp,
+            r.ns_libsrtp2,
+            cell(ratio(r.ns_ours, r.ns_floor), true),
+            cell(ratio(r.ns_webrtc_srtp, r.ns_ours), true),
+            cell(ratio(r.ns_libsrtp2, r.ns_ours), true),
+        );
+    }
+    println!("times in ns per packet (median of rounds), payload bytes plus a 12-byte header");
+    println!(
+        "SFU, one AEAD_AES_128_GCM stream of 1200 B to 10 receivers: {:.0} forwarded packets/s on ours, {:.0} on webrtc-srtp ({})",
+        sfu.pps_ours,
+        sfu.pps_webrtc_srtp,
+        cell(ratio(sfu.pps_ours, sfu.pps_webrtc_srtp), true)
+    );
     Ok(())
 }
 
