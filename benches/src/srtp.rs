@@ -305,6 +305,33 @@ fn contenders(profile: SrtpProfile, size: usize) -> Vec<Contender> {
     .collect()
 }
 
+/// The contenders' names, in [`run_srtp`]'s numbering.
+pub const SRTP_CONTENDERS: [&str; 4] = ["ours", "floor", "webrtc_srtp", "libsrtp2"];
+
+/// For profilers that count instructions: runs contender `name` ([`SRTP_CONTENDERS`]) `n`
+/// times: `protect`, `unprotect` (each on a fresh packet, made in the loop), or `fresh` (only
+/// making those packets, to subtract). Returns `false` for an unknown name or operation.
+pub fn run_srtp(profile: SrtpProfile, size: usize, name: &str, op: &str, n: usize) -> bool {
+    let Some(i) = SRTP_CONTENDERS.iter().position(|c| *c == name) else {
+        return false;
+    };
+    let Some(mut c) = contenders(profile, size).into_iter().nth(i) else {
+        return false;
+    };
+    match op {
+        "protect" => (0..n).for_each(|_| c.protect()),
+        "unprotect" => (0..n).for_each(|_| {
+            let mut p = c.fresh();
+            c.unprotect(&mut p);
+        }),
+        "fresh" => (0..n).for_each(|_| {
+            std::hint::black_box(c.fresh());
+        }),
+        _ => return false,
+    }
+    true
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
