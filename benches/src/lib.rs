@@ -18,6 +18,7 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 pub mod quick;
+pub mod srtp;
 
 use sframe_core::{Backend, CipherSuite, Header, MAX_HEADER_LEN, Receiver, ReceiverConfig, Sender};
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use sframe_benches::SIZES;
 use sframe_benches::quick::{Budget, Row, compare, rows, table};
+use sframe_benches::srtp::{SRTP_SIZES, compare_srtp, sfu_forwarding, srtp_json, srtp_table};
 use sframe_core::CipherSuite;
+use sframe_rtp::SrtpProfile;
 
 use crate::args::parse_suite;
 use crate::error::CliError;
@@ -22,7 +24,8 @@ use crate::error::CliError;
         over the AEAD) and peer/ours (how many times faster we are). Noisy machines: trust \
         ratios from one run, not absolute numbers across runs.",
     after_help = "Examples:\n  sframe bench                       # every suite, sizes 32 B to 100 KB (about 40 s)\n  \
-        sframe bench --suite 4 --size 160  # one cell\n  sframe bench --json > bench.json"
+        sframe bench --suite 4 --size 160  # one cell\n  sframe bench --json > bench.json\n  \
+        sframe bench --srtp --json         # SRTP and the SFU (about half a minute)"
 )]
 pub struct BenchArgs {
     /// Only these suites (repeatable; id, 0x id or name). Default: all eight.
@@ -40,6 +43,11 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// SRTP instead of SFrame: protect and unprotect per profile (160 and 1200 B payloads, or
+    /// --size) against the raw primitives, webrtc-srtp and libsrtp2, and an SFU forwarding one
+    /// AEAD_AES_128_GCM stream of 1200-byte packets to ten receivers on each SRTP.
+    #[arg(long)]
+    srtp: bool,
 }
 
 /// Runs the comparison and prints it.
@@ -51,6 +59,9 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
     if args.sizes.contains(&0) {
         return Err(CliError::usage("--size must be at least 1 byte"));
+    }
+    if args.srtp {
+        return run_srtp(args);
     }
     let suites = if args.suites.is_empty() {
         CipherSuite::ALL.to_vec()
@@ -83,6 +94,32 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         println!("{json}");
     } else {
         print!("{}", table(&rows));
+    }
+    Ok(())
+}
+
+/// `sframe bench --srtp`: SRTP per profile and size, and the SFU forwarding.
+fn run_srtp(args: &BenchArgs) -> Result<(), CliError> {
+    let sizes = if args.sizes.is_empty() {
+        SRTP_SIZES.to_vec()
+    } else {
+        args.sizes.clone()
+    };
+    let budget = Budget {
+        rounds: args.rounds,
+        round: Duration::from_millis(args.round_ms),
+    };
+    let mut rows = Vec::new();
+    for profile in SrtpProfile::ALL {
+        for &size in &sizes {
+            rows.extend(compare_srtp(profile, size, budget));
+        }
+    }
+    let sfu = sfu_forwarding(budget);
+    if args.json {
+        println!("{}", srtp_json(&rows, &sfu, budget));
+    } else {
+        print!("{}", srtp_table(&rows, &sfu));
     }
     Ok(())
 }

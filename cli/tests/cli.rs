@@ -440,6 +440,52 @@ fn bench_json_has_every_contender_and_consistent_ratios() {
 }
 
 #[test]
+fn bench_srtp_json_has_every_profile_contender_and_the_sfu() {
+    let run = sframe(
+        &[
+            "bench",
+            "--srtp",
+            "--size",
+            "160",
+            "--rounds",
+            "1",
+            "--round-ms",
+            "1",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    let json: Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
+    let rows = json["srtp"].as_array().expect("srtp rows");
+    // Four profiles x one size x two operations.
+    assert_eq!(rows.len(), 8);
+    let mut profiles: Vec<&str> = rows.iter().filter_map(|r| r["profile"].as_str()).collect();
+    profiles.dedup();
+    assert_eq!(
+        profiles,
+        [
+            "SRTP_AES128_CM_HMAC_SHA1_80",
+            "SRTP_AES128_CM_HMAC_SHA1_32",
+            "SRTP_AEAD_AES_128_GCM",
+            "SRTP_AEAD_AES_256_GCM"
+        ]
+    );
+    for row in rows {
+        assert_eq!(row["size"].as_u64(), Some(160));
+        assert!(matches!(row["op"].as_str(), Some("protect" | "unprotect")));
+        for name in ["ns_ours", "ns_floor", "ns_webrtc_srtp", "ns_libsrtp2"] {
+            let t = row[name].as_f64().unwrap_or(0.0);
+            assert!(t > 0.0 && t.is_finite(), "{name}: {t}");
+        }
+    }
+    for name in ["pps_ours", "pps_webrtc_srtp"] {
+        let pps = json["sfu"][name].as_f64().unwrap_or(0.0);
+        assert!(pps > 0.0 && pps.is_finite(), "{name}: {pps}");
+    }
+}
+
+#[test]
 fn bench_rejects_a_zero_size_in_one_line() {
     let run = sframe(&["bench", "--size", "0"], b"");
     assert_eq!(run.code, Some(2));

@@ -1,10 +1,11 @@
 //! SRTP protect and unprotect per profile, at 160 and 1,200 payload bytes (plus a 12-byte
 //! RTP header), four ways in one run:
 //!
-//! - `ours`: [`SrtpContext`] on the default backend (aws-lc-rs), in place;
+//! - `ours`: [`SrtpContext`] on the default backend (aws-lc-rs), in place (`ours/rustcrypto`:
+//!   on the RustCrypto backend);
 //! - `floor`: the raw primitives of the same backend doing the same crypto with nothing
 //!   else (AES-GCM seal/open with the header as AAD; AES-CTR plus HMAC-SHA1 over header,
-//!   payload and ROC), keys expanded once;
+//!   payload and ROC), keys expanded once (`floor/rustcrypto`: the same on RustCrypto);
 //! - `webrtc_srtp`: `webrtc-srtp` 0.17's `Context` (allocates per packet);
 //! - `libsrtp2`: Debian's libsrtp2, in place.
 //!
@@ -100,8 +101,7 @@ enum Floor {
 }
 
 impl Floor {
-    fn new(p: SrtpProfile) -> Self {
-        let b = Backend::default();
+    fn new(p: SrtpProfile, b: Backend) -> Self {
         if p.is_aead() {
             Self::Gcm(AesGcm::new(b, &vec![7; p.key_len()]).unwrap())
         } else {
@@ -162,22 +162,31 @@ fn protect(c: &mut Criterion) {
             let mut buf = vec![0u8; len + 256];
             let mut seq = 0u16;
 
-            let mut ours = SrtpContext::sender(&keys(profile)).unwrap();
-            group.bench_function(format!("{size}/protect/ours"), |b| {
-                b.iter(|| {
-                    buf[..len].copy_from_slice(&plain);
-                    set_seq(&mut buf, &mut seq);
-                    black_box(ours.protect(&mut buf, len).unwrap())
-                })
-            });
-            let floor = Floor::new(profile);
-            group.bench_function(format!("{size}/protect/floor"), |b| {
-                b.iter(|| {
-                    buf[..len].copy_from_slice(&plain);
-                    set_seq(&mut buf, &mut seq);
-                    black_box(floor.seal(&mut buf, len))
-                })
-            });
+            for &backend in Backend::ALL {
+                // `ours` and `floor` on the default backend (aws-lc-rs); `/rustcrypto` on
+                // RustCrypto.
+                let suffix = if backend == Backend::default() {
+                    ""
+                } else {
+                    "/rustcrypto"
+                };
+                let mut ours = SrtpContext::with_backend(backend, &keys(profile), 64).unwrap();
+                group.bench_function(format!("{size}/protect/ours{suffix}"), |b| {
+                    b.iter(|| {
+                        buf[..len].copy_from_slice(&plain);
+                        set_seq(&mut buf, &mut seq);
+                        black_box(ours.protect(&mut buf, len).unwrap())
+                    })
+                });
+                let floor = Floor::new(profile, backend);
+                group.bench_function(format!("{size}/protect/floor{suffix}"), |b| {
+                    b.iter(|| {
+                        buf[..len].copy_from_slice(&plain);
+                        set_seq(&mut buf, &mut seq);
+                        black_box(floor.seal(&mut buf, len))
+                    })
+                });
+            }
             let mut webrtc = webrtc_context(profile, false);
             let mut p = plain.clone();
             group.bench_function(format!("{size}/protect/webrtc_srtp"), |b| {
@@ -223,32 +232,38 @@ fn unprotect(c: &mut Criterion) {
                 }
             };
 
-            let mut ours = SrtpContext::receiver(&keys(profile), 1024).unwrap();
-            ours.allow_ssrc(SSRC);
-            let mut fresh = sender();
-            group.bench_function(format!("{size}/unprotect/ours"), |b| {
-                b.iter_batched(
-                    &mut fresh,
-                    |mut w| {
-                        black_box(ours.unprotect(&mut w).unwrap().len());
-                        w
-                    },
-                    BatchSize::SmallInput,
-                )
-            });
-            let floor = Floor::new(profile);
-            let mut sealed = plain_for_floor(&floor, size);
-            group.bench_function(format!("{size}/unprotect/floor"), |b| {
-                b.iter_batched(
-                    || sealed.clone(),
-                    |mut w| {
-                        black_box(floor.open(&mut w));
-                        w
-                    },
-                    BatchSize::SmallInput,
-                )
-            });
-            sealed.clear();
+            for &backend in Backend::ALL {
+                let suffix = if backend == Backend::default() {
+                    ""
+                } else {
+                    "/rustcrypto"
+                };
+                let mut ours = SrtpContext::with_backend(backend, &keys(profile), 1024).unwrap();
+                ours.allow_ssrc(SSRC);
+                let mut fresh = sender();
+                group.bench_function(format!("{size}/unprotect/ours{suffix}"), |b| {
+                    b.iter_batched(
+                        &mut fresh,
+                        |mut w| {
+                            black_box(ours.unprotect(&mut w).unwrap().len());
+                            w
+                        },
+                        BatchSize::SmallInput,
+                    )
+                });
+                let floor = Floor::new(profile, backend);
+                let sealed = plain_for_floor(&floor, size);
+                group.bench_function(format!("{size}/unprotect/floor{suffix}"), |b| {
+                    b.iter_batched(
+                        || sealed.clone(),
+                        |mut w| {
+                            black_box(floor.open(&mut w));
+                            w
+                        },
+                        BatchSize::SmallInput,
+                    )
+                });
+            }
             let mut webrtc = webrtc_context(profile, true);
             let mut fresh = sender();
             group.bench_function(format!("{size}/unprotect/webrtc_srtp"), |b| {

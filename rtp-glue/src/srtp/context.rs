@@ -461,7 +461,16 @@ impl SrtpTransform for SrtpContext {
             needed: 12,
             available: len,
         })?;
-        let seq = u16::from_be_bytes([packet[2], packet[3]]);
+        let seq = match packet.get(2..4) {
+            Some(&[a, b]) => u16::from_be_bytes([a, b]),
+            _ => {
+                return Err(RtpError::Truncated {
+                    needed: 12,
+                    available: len,
+                }
+                .into());
+            }
+        };
         room(buf, len + self.profile.overhead())?;
         let i = self.stream_index(ssrc);
         let highest = self.stream_mut(i)?.tx_highest;

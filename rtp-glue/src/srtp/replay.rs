@@ -44,13 +44,15 @@ pub(crate) enum Refused {
     TooOld,
 }
 
-/// A sliding window over packet indexes: the highest accepted and a bitmap of the
-/// `size` indexes at and below it.
+/// A sliding window over packet indexes: the highest accepted and a ring of bits, one per
+/// index modulo [`MAX_WINDOW`], so moving forward clears only the bits it passes over (one,
+/// for a stream in order) instead of shifting the whole window.
 #[derive(Clone, Debug)]
 pub(crate) struct ReplayWindow {
     /// The highest accepted index; `None` until one is.
     top: Option<u64>,
-    /// Bit `i` (word `i / 64`, bit `i % 64`) set: index `top - i` was accepted.
+    /// Bit `index % MAX_WINDOW` set: `index` (one of the `MAX_WINDOW` at or below `top`) was
+    /// accepted.
     bits: [u64; WORDS],
     size: u64,
 }
@@ -76,26 +78,54 @@ impl ReplayWindow {
         if index > top {
             return Ok(());
         }
-        let age = top - index;
-        if age >= self.size {
+        if top - index >= self.size {
             return Err(Refused::TooOld);
         }
-        if self.bit(age) {
+        if self.bit(index) {
             Err(Refused::Duplicate)
         } else {
             Ok(())
         }
     }
 
-    fn bit(&self, age: u64) -> bool {
-        self.bits
-            .get((age / 64) as usize)
-            .is_some_and(|w| w >> (age % 64) & 1 == 1)
+    fn slot(index: u64) -> (usize, u32) {
+        let pos = index % MAX_WINDOW;
+        ((pos / 64) as usize, (pos % 64) as u32)
     }
 
-    fn set(&mut self, age: u64) {
-        if let Some(w) = self.bits.get_mut((age / 64) as usize) {
-            *w |= 1 << (age % 64);
+    fn bit(&self, index: u64) -> bool {
+        let (word, bit) = Self::slot(index);
+        self.bits.get(word).is_some_and(|w| w >> bit & 1 == 1)
+    }
+
+    fn set(&mut self, index: u64) {
+        let (word, bit) = Self::slot(index);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= 1 << bit;
+        }
+    }
+
+    /// Clears the bits of the `n` indexes after `top`.
+    fn clear_after(&mut self, top: u64, n: u64) {
+        if n >= MAX_WINDOW {
+            self.bits = [0; WORDS];
+            return;
+        }
+        let mut pos = (top + 1) % MAX_WINDOW;
+        let mut left = n;
+        while left > 0 {
+            let (word, bit) = ((pos / 64) as usize, pos % 64);
+            let k = (64 - bit).min(left);
+            let mask = if k == 64 {
+                !0
+            } else {
+                ((1u64 << k) - 1) << bit
+            };
+            if let Some(w) = self.bits.get_mut(word) {
+                *w &= !mask;
+            }
+            pos = (pos + k) % MAX_WINDOW;
+            left -= k;
         }
     }
 
@@ -104,42 +134,16 @@ impl ReplayWindow {
     pub(crate) fn accept(&mut self, index: u64) {
         match self.top {
             None => {
-                self.top = Some(index);
                 self.bits = [0; WORDS];
-                self.set(0);
+                self.top = Some(index);
             }
             Some(top) if index > top => {
-                self.shift(index - top);
+                self.clear_after(top, index - top);
                 self.top = Some(index);
-                self.set(0);
             }
-            Some(top) => self.set(top - index),
+            Some(_) => {}
         }
-    }
-
-    /// Ages every bit by `n`.
-    fn shift(&mut self, n: u64) {
-        if n >= MAX_WINDOW {
-            self.bits = [0; WORDS];
-            return;
-        }
-        let words = (n / 64) as usize;
-        let bits = (n % 64) as u32;
-        for i in (0..WORDS).rev() {
-            let lo = i.checked_sub(words).and_then(|j| self.bits.get(j)).copied();
-            let lower = i
-                .checked_sub(words + 1)
-                .and_then(|j| self.bits.get(j))
-                .copied();
-            let v = match (lo, bits) {
-                (None, _) => 0,
-                (Some(lo), 0) => lo,
-                (Some(lo), b) => lo << b | lower.unwrap_or(0) >> (64 - b),
-            };
-            if let Some(w) = self.bits.get_mut(i) {
-                *w = v;
-            }
-        }
+        self.set(index);
     }
 }
 
@@ -208,35 +212,42 @@ mod tests {
 
     #[test]
     fn window_matches_a_set_model() {
-        // Against a plain model, with a fixed pseudo-random walk of indexes.
-        let mut w = ReplayWindow::new(200);
-        let mut seen = std::collections::BTreeSet::new();
-        let mut x: u64 = 12345;
-        let mut top = 0u64;
-        for _ in 0..20_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let step = (x >> 33) % 300;
-            let index = if x & 1 == 0 {
-                top + step % 70
-            } else {
-                top.saturating_sub(step)
-            };
-            let expected = if seen.is_empty() || index > top {
-                Ok(())
-            } else if top - index >= 200 {
-                Err(Refused::TooOld)
-            } else if seen.contains(&index) {
-                Err(Refused::Duplicate)
-            } else {
-                Ok(())
-            };
-            assert_eq!(w.check(index), expected, "index {index} top {top}");
-            if expected.is_ok() {
-                w.accept(index);
-                seen.insert(index);
-                top = top.max(index);
+        // Against a plain model, with a fixed pseudo-random walk of indexes: small steps,
+        // steps across a word, and jumps past the whole ring.
+        for size in [64u64, 200, 1024] {
+            let mut w = ReplayWindow::new(size as usize);
+            let mut seen = std::collections::BTreeSet::new();
+            let mut x: u64 = 12345 + size;
+            let mut top = 0u64;
+            for _ in 0..20_000 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = x >> 33;
+                let index = match r % 10 {
+                    0..=4 => top + r % 70,
+                    5 => top + r % 3000,
+                    _ => top.saturating_sub(r % (size + 100)),
+                };
+                let expected = if seen.is_empty() || index > top {
+                    Ok(())
+                } else if top - index >= size {
+                    Err(Refused::TooOld)
+                } else if seen.contains(&index) {
+                    Err(Refused::Duplicate)
+                } else {
+                    Ok(())
+                };
+                assert_eq!(
+                    w.check(index),
+                    expected,
+                    "size {size} index {index} top {top}"
+                );
+                if expected.is_ok() {
+                    w.accept(index);
+                    seen.insert(index);
+                    top = top.max(index);
+                }
             }
         }
     }
