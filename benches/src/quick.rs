@@ -142,6 +142,25 @@ impl Row {
     }
 }
 
+/// `sframe bench --json`: one object with every row, its times and its ratios.
+pub fn json(rows: &[Row], budget: Budget) -> serde_json::Value {
+    serde_json::json!({
+        "unit": "ns_per_frame",
+        "rounds": budget.rounds,
+        "round_ms": budget.round.as_millis() as u64,
+        "rows": rows.iter().map(|row| serde_json::json!({
+            "suite": row.suite.name(),
+            "suite_id": row.suite.id(),
+            "size": row.size,
+            "op": row.op,
+            "ns": row.ns,
+            "ours_over_aead_aws_lc_rs": row.overhead("aws-lc-rs"),
+            "ours_over_aead_rustcrypto": row.overhead("rustcrypto"),
+            "peer_over_ours": row.speedup(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// The measurements grouped by suite, size and operation, in order of first appearance.
 pub fn rows(results: &[Measurement]) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();

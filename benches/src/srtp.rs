@@ -528,8 +528,16 @@ pub fn srtp_table(rows: &[SrtpRow], sfu: &SfuResult) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
         "{:<28} {:>5} {:>9} | {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10}\n",
-        "profile", "size", "op", "ours", "floor", "webrtc", "libsrtp2", "ours/floor",
-        "webrtc/ours", "libsrtp/ours"
+        "profile",
+        "size",
+        "op",
+        "ours",
+        "floor",
+        "webrtc",
+        "libsrtp2",
+        "ours/floor",
+        "webrtc/ours",
+        "libsrtp/ours"
     );
     for r in rows {
         let _ = writeln!(
@@ -547,7 +555,9 @@ pub fn srtp_table(rows: &[SrtpRow], sfu: &SfuResult) -> String {
             cell(ratio(r.ns_libsrtp2, r.ns_ours)),
         );
     }
-    out.push_str("times in ns per packet (median of rounds), payload bytes plus a 12-byte header\n");
+    out.push_str(
+        "times in ns per packet (median of rounds), payload bytes plus a 12-byte header\n",
+    );
     let _ = writeln!(
         out,
         "SFU, one AEAD_AES_128_GCM stream of 1200 B to {RECEIVERS} receivers: {:.0} forwarded packets/s on ours, {:.0} on webrtc-srtp ({})",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use sframe_benches::SIZES;
-use sframe_benches::quick::{Budget, Row, compare, rows, table};
+use sframe_benches::quick::{Budget, compare, json, rows, table};
 use sframe_benches::srtp::{SRTP_SIZES, compare_srtp, sfu_forwarding, srtp_json, srtp_table};
 use sframe_core::CipherSuite;
 use sframe_rtp::SrtpProfile;
@@ -85,13 +85,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
     let rows = rows(&results);
     if args.json {
-        let json = serde_json::json!({
-            "unit": "ns_per_frame",
-            "rounds": args.rounds,
-            "round_ms": args.round_ms,
-            "rows": rows.iter().map(to_json).collect::<Vec<_>>(),
-        });
-        println!("{json}");
+        println!("{}", json(&rows, budget));
     } else {
         print!("{}", table(&rows));
     }
@@ -122,18 +116,4 @@ fn run_srtp(args: &BenchArgs) -> Result<(), CliError> {
         print!("{}", srtp_table(&rows, &sfu));
     }
     Ok(())
-}
-
-/// One row as JSON, with its ratios.
-fn to_json(row: &Row) -> serde_json::Value {
-    serde_json::json!({
-        "suite": row.suite.name(),
-        "suite_id": row.suite.id(),
-        "size": row.size,
-        "op": row.op,
-        "ns": row.ns,
-        "ours_over_aead_aws_lc_rs": row.overhead("aws-lc-rs"),
-        "ours_over_aead_rustcrypto": row.overhead("rustcrypto"),
-        "peer_over_ours": row.speedup(),
-    })
 }

@@ -408,81 +408,20 @@ fn help_reads_well() {
     }
 }
 
+/// The flags reach the benches and one object comes out (contents: sframe-benches' tests/json.rs).
 #[test]
-fn bench_json_has_every_contender_and_consistent_ratios() {
+fn bench_json_and_bench_srtp_json_print_one_object() {
     let args = words("bench --suite 4 --suite 1 --size 160 --rounds 1 --round-ms 1 --json");
     let run = sframe(&args, b"");
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     let json: Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
-    let rows = json["rows"].as_array().expect("rows");
-    // Two suites x one size x two operations.
-    assert_eq!(rows.len(), 4);
-    for row in rows {
-        let ns = row["ns"].as_object().expect("ns per contender");
-        for name in [
-            "ours/aws-lc-rs",
-            "ours/rustcrypto",
-            "aead/aws-lc-rs",
-            "aead/rustcrypto",
-        ] {
-            let t = ns[name].as_f64().unwrap_or(0.0);
-            assert!(t > 0.0 && t.is_finite(), "{name}: {t}");
-        }
-        let ratio = row["ours_over_aead_aws_lc_rs"].as_f64().expect("ratio");
-        let expected = ns["ours/aws-lc-rs"].as_f64().unwrap_or(0.0)
-            / ns["aead/aws-lc-rs"].as_f64().unwrap_or(1.0);
-        assert!((ratio - expected).abs() < 1e-9);
-        // The crates.io crate's ring backend has the GCM suites only.
-        let is_gcm = row["suite_id"] == 4;
-        assert_eq!(ns.contains_key("peer/ring"), is_gcm, "{row}");
-        assert_eq!(row["peer_over_ours"].is_number(), is_gcm);
-    }
-}
-
-#[test]
-fn bench_srtp_json_has_every_profile_contender_and_the_sfu() {
-    let run = sframe(
-        &[
-            "bench",
-            "--srtp",
-            "--size",
-            "160",
-            "--rounds",
-            "1",
-            "--round-ms",
-            "1",
-            "--json",
-        ],
-        b"",
-    );
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(4));
+    let args = words("bench --srtp --size 160 --rounds 1 --round-ms 1 --json");
+    let run = sframe(&args, b"");
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     let json: Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
-    let rows = json["srtp"].as_array().expect("srtp rows");
-    // Four profiles x one size x two operations.
-    assert_eq!(rows.len(), 8);
-    let mut profiles: Vec<&str> = rows.iter().filter_map(|r| r["profile"].as_str()).collect();
-    profiles.dedup();
-    assert_eq!(
-        profiles,
-        [
-            "SRTP_AES128_CM_HMAC_SHA1_80",
-            "SRTP_AES128_CM_HMAC_SHA1_32",
-            "SRTP_AEAD_AES_128_GCM",
-            "SRTP_AEAD_AES_256_GCM"
-        ]
-    );
-    for row in rows {
-        assert_eq!(row["size"].as_u64(), Some(160));
-        assert!(matches!(row["op"].as_str(), Some("protect" | "unprotect")));
-        for name in ["ns_ours", "ns_floor", "ns_webrtc_srtp", "ns_libsrtp2"] {
-            let t = row[name].as_f64().unwrap_or(0.0);
-            assert!(t > 0.0 && t.is_finite(), "{name}: {t}");
-        }
-    }
-    for name in ["pps_ours", "pps_webrtc_srtp"] {
-        let pps = json["sfu"][name].as_f64().unwrap_or(0.0);
-        assert!(pps > 0.0 && pps.is_finite(), "{name}: {pps}");
-    }
+    assert_eq!(json["srtp"].as_array().map(Vec::len), Some(8));
+    assert!(json["sfu"]["pps_ours"].as_f64().is_some_and(|p| p > 0.0));
 }
 
 #[test]

@@ -393,7 +393,12 @@ impl Sim {
         let ring = self.people[to].member.keyring_mut();
         ring.handle_timeout(at(t));
         let newest = ring.newest_epoch().unwrap();
-        match ring.decrypt(at(t), frame as u64, &(frame as u64).to_be_bytes(), &mut bytes) {
+        match ring.decrypt(
+            at(t),
+            frame as u64,
+            &(frame as u64).to_be_bytes(),
+            &mut bytes,
+        ) {
             Ok(Received::Plaintext { info, data }) => {
                 let data = data.to_vec();
                 if self.expected_s(newest) != self.expected_s(frame_epoch) {

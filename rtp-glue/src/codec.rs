@@ -500,7 +500,13 @@ mod tests {
             MediaAssembler::new(&[(96, Codec::Vp8)], ReassemblyConfig::default(), 4);
         // 991 bytes in payloads of at most 100 (99 of data): the last one carries 1 byte.
         let frame: Vec<u8> = (0..991u32).map(|i| i as u8).collect();
-        let payloads = payload(payloader.as_mut(), Codec::Vp8, 100, &Bytes::from(frame.clone())).unwrap();
+        let payloads = payload(
+            payloader.as_mut(),
+            Codec::Vp8,
+            100,
+            &Bytes::from(frame.clone()),
+        )
+        .unwrap();
         assert_eq!(payloads.last().map(Bytes::len), Some(2));
         let n = payloads.len();
         let mut out = None;

@@ -115,8 +115,8 @@ pub use endpoint::{MediaEndpoint, Output};
 pub use error::{Error, RtpError, SrtpError};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
-    DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver,
-    MediaReceiverConfig, MediaReceiverStats, ReceiveOutput,
+    DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver, MediaReceiverConfig,
+    MediaReceiverStats, ReceiveOutput,
 };
 pub use media_sender::{MediaSender, MediaSenderConfig, Transmit};
 pub use metadata::SFRAME_METADATA;

@@ -8,13 +8,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sframe_core::{
-    CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys,
-};
+use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys};
 use sframe_rtp::{
-    Codec, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
-    MediaReceiver, MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode,
-    ReassemblyStats, ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
+    Codec, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata, MediaReceiver,
+    MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode, ReassemblyStats,
+    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
 };
 
 /// SplitMix64, the generator of `sframe-sim` (the workspace's simulator, which depends on this
@@ -161,7 +159,12 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub fn add_stream(&mut self, ssrc: u32, first_seq: u16, codec: Option<Codec>) -> Result<(), Error> {
+    pub fn add_stream(
+        &mut self,
+        ssrc: u32,
+        first_seq: u16,
+        codec: Option<Codec>,
+    ) -> Result<(), Error> {
         let key_stream = match &mut self.keys {
             TestKeys::Shared(_) => self.kid,
             TestKeys::PerSsrc(k) => {

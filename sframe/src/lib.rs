@@ -101,12 +101,10 @@ pub use crypto::primitives;
 pub use header::EncodedHeader;
 #[cfg(feature = "hazmat")]
 pub use key::{Aead, KeySchedule, KidKey, KidKeyDeriver, derive_subkeys, nonce, ratchet_base_key};
-#[cfg(feature = "hazmat")]
-pub use replay::{ReplayCheck, ReplayWindow};
-pub use key_source::{
-    FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,
-};
+pub use key_source::{FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys};
 pub use ratchet::{RatchetKid, RatchetPolicy};
 pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};
+#[cfg(feature = "hazmat")]
+pub use replay::{ReplayCheck, ReplayWindow};
 pub use sender::Sender;
 pub use suite::{CipherSuite, MAX_KEY_LEN, MAX_TAG_LEN, NONCE_LEN};

@@ -172,7 +172,11 @@ impl Outbound {
         let first = out.len();
         loop {
             let started = Instant::now();
-            let Some(t) = self.sender.poll_transmit(&mut self.buf).map_err(MediaError::Rtp)? else {
+            let Some(t) = self
+                .sender
+                .poll_transmit(&mut self.buf)
+                .map_err(MediaError::Rtp)?
+            else {
                 break;
             };
             // Packetizing and SRTP, per packet.

@@ -245,14 +245,26 @@ impl Run {
         let down = srtp_keys(profile, u64::from(p) * 2 + 1);
         let mut sender = media_sender(mode, &up);
         let mut keys = StaticKeys::new(SUITE);
-        keys.sender.add_key(u64::from(p), &sframe_base_key(p)).unwrap();
+        keys.sender
+            .add_key(u64::from(p), &sframe_base_key(p))
+            .unwrap();
         // Video of participant 1 starts just before the sequence number wraps.
         let video_first_seq = if p == 1 { 65_000 } else { 1000 * p as u16 };
         sender
-            .add_stream(audio_ssrc(p), 100 * p as u16, u64::from(p), Some(Codec::Opus))
+            .add_stream(
+                audio_ssrc(p),
+                100 * p as u16,
+                u64::from(p),
+                Some(Codec::Opus),
+            )
             .unwrap();
         sender
-            .add_stream(video_ssrc(p), video_first_seq, u64::from(p), Some(Codec::Vp8))
+            .add_stream(
+                video_ssrc(p),
+                video_first_seq,
+                u64::from(p),
+                Some(Codec::Vp8),
+            )
             .unwrap();
         let mut receiver = media_receiver(&down);
         for &q in PARTICIPANTS.iter().filter(|q| **q != p) {
