@@ -62,8 +62,8 @@ impl fmt::Display for CliError {
 
 /// Errors from `sframe_core` while handling the input (a frame or a plaintext) are runtime
 /// failures; its Display is already one line.
-impl From<sframe_core::Error> for CliError {
-    fn from(e: sframe_core::Error) -> Self {
+impl From<sframe_core::SframeError> for CliError {
+    fn from(e: sframe_core::SframeError) -> Self {
         Self::runtime(e)
     }
 }

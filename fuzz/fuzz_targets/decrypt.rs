@@ -21,8 +21,8 @@ use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
 use sframe_core::{
-    Backend, CipherSuite, Error, Header, RatchetKid, RatchetPolicy, Receiver, ReceiverConfig,
-    Sender,
+    Backend, CipherSuite, Header, RatchetKid, RatchetPolicy, Receiver, ReceiverConfig, Sender,
+    SframeError as Error,
 };
 
 /// KIDs with a static key: compact (0, 7), one extended byte (8), two (0x123, the RFC 9605

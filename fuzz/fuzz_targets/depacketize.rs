@@ -38,9 +38,9 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use sframe_rtp::rtp::header::{EXTENSION_PROFILE_ONE_BYTE, EXTENSION_PROFILE_TWO_BYTE};
 use sframe_rtp::{
-    Depacketizer, DepacketizerConfig, Descriptor, Error, FIXED_HEADER_LEN, Fragment, FrameMetadata,
+    Depacketizer, DepacketizerConfig, Descriptor, FIXED_HEADER_LEN, Fragment, FrameMetadata,
     Origin, Packetizer, PacketizerConfig, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig,
-    ReassemblyStats, RtpError, RtpView,
+    ReassemblyStats, RtpError, RtpView, SframeRtpError as Error,
 };
 
 /// The SSRCs structured packets use: more than `max_streams` can be (at most 4), so that new
@@ -261,7 +261,7 @@ impl Run {
         if let Ok(view) = &expected_view {
             check_to_header(view);
         }
-        let got = self.depacketizer.push(Bytes::copy_from_slice(packet));
+        let got = self.depacketizer.push(packet);
         let view = match expected_view {
             Err(e) => {
                 assert_eq!(got, Err(Error::Rtp(e)), "not the parser's error");
@@ -543,7 +543,7 @@ impl Run {
             let mut fresh = Depacketizer::new(self.config);
             let mut frames: Vec<ReassembledFrame> = Vec::new();
             for &i in &order {
-                match fresh.push(Bytes::from(packets[i].clone())) {
+                match fresh.push(&packets[i]) {
                     Ok((s, Pushed::Frame(frame))) if s == ssrc => frames.push(frame),
                     Ok((_, Pushed::Pending | Pushed::Duplicate)) => {}
                     other => panic!("packet {i} of {count} into a fresh depacketizer: {other:?}"),

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sframe_core::{Error, Header, HeaderError, MAX_HEADER_LEN};
+use sframe_core::{Header, HeaderError, MAX_HEADER_LEN, SframeError as Error};
 
 /// What the reference decoder makes of the input.
 #[derive(Debug, PartialEq, Eq)]

@@ -47,8 +47,9 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sframe_core::{Backend, CipherSuite, Header};
 use sframe_mls::{
-    DropCause, EpochKeys, Error, Event, FrameInfo, Keyring, KeyringConfig, KidLayout,
-    MAX_EPOCH_BITS, MAX_SENDER_BITS, PendingLimits, Received, RetireReason, sender_bits_for,
+    DropCause, EpochKeys, Event, FrameInfo, Keyring, KeyringConfig, KidLayout, MAX_EPOCH_BITS,
+    MAX_SENDER_BITS, PendingLimits, Received, RetireReason, SframeMlsError as Error,
+    sender_bits_for,
 };
 
 /// The peer's leaf index; the keyring under test is leaf 0 (or receive-only).
@@ -936,7 +937,7 @@ impl Run {
     fn check_genuine_refusal(&self, epoch: u64, e: Error) {
         let roster = self.ring.members(epoch).unwrap_or(&[]);
         assert!(
-            matches!(e, Error::Frame(sframe_core::Error::Replay { .. }))
+            matches!(e, Error::Frame(sframe_core::SframeError::Replay { .. }))
                 || (matches!(
                     e,
                     Error::UnknownSender {

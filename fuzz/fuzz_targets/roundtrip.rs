@@ -13,7 +13,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sframe_core::{
-    Backend, CipherSuite, Error, Header, MAX_HEADER_LEN, Receiver, ReceiverConfig, Sender,
+    Backend, CipherSuite, Header, MAX_HEADER_LEN, Receiver, ReceiverConfig, Sender,
+    SframeError as Error,
 };
 
 const MAX_PAYLOAD: usize = 8 * 1024;

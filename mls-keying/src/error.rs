@@ -6,11 +6,11 @@ use core::fmt;
 /// [`Error::is_peer_input`]. On any error the keyring's state is unchanged.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+pub enum SframeMlsError {
     // --- bad peer input ---
     /// The SFrame layer refused the frame (malformed header, truncated, authentication failed,
     /// replay...).
-    Frame(sframe_core::Error),
+    Frame(sframe_core::SframeError),
     /// The frame's KID names an epoch this keyring does not hold, and the frame could not be
     /// buffered (buffering disabled, or the frame alone exceeds the byte limit).
     UnknownEpoch {
@@ -78,7 +78,7 @@ pub enum Error {
     /// A configuration value is out of range.
     InvalidConfig(&'static str),
     /// The SFrame layer refused a call (buffer too small, counter exhausted...).
-    Sframe(sframe_core::Error),
+    Sframe(sframe_core::SframeError),
 }
 
 impl Error {
@@ -146,3 +146,6 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// The crate's own short name for [`SframeMlsError`].
+pub(crate) use self::SframeMlsError as Error;

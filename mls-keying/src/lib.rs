@@ -64,7 +64,7 @@
 //!     }
 //! }
 //! assert_eq!(switches, [1, 2]);
-//! # Ok::<(), sframe_mls::Error>(())
+//! # Ok::<(), sframe_mls::SframeMlsError>(())
 //! ```
 //!
 //! With the `openmls` feature (on by default), [`MlsMember`] drives a keyring from an
@@ -83,7 +83,8 @@ mod member;
 mod pending;
 mod security_code;
 
-pub use error::Error;
+pub(crate) use error::Error;
+pub use error::SframeMlsError;
 pub use keyring::{
     DecryptedFrame, DropCause, DroppedFrame, EpochKeys, Event, FrameInfo, Keyring, KeyringConfig,
     Received, RetireReason, SwitchReason, UNPROVEN_KEYS_PER_EPOCH,

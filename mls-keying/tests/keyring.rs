@@ -9,8 +9,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sframe_core::{CipherSuite, Header};
 use sframe_mls::{
-    DropCause, EpochKeys, Error, Event, Keyring, KeyringConfig, PendingLimits, Received,
-    RetireReason, SwitchReason,
+    DropCause, EpochKeys, Event, Keyring, KeyringConfig, PendingLimits, Received, RetireReason,
+    SframeMlsError as Error, SwitchReason,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -266,7 +266,7 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
             Ok(4),
             Ok(5),
             Err(DropCause::Undecryptable(Error::Frame(
-                sframe_core::Error::AuthenticationFailed
+                sframe_core::SframeError::AuthenticationFailed
             )))
         ]
     );
@@ -297,13 +297,13 @@ fn bad_input_is_typed_and_changes_nothing() {
     f[last] ^= 1;
     assert_eq!(
         bob.decrypt(ms(1), 9, b"md", &mut f),
-        Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
+        Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
     );
     assert_eq!(bob.receive_key_count(), 0);
     // Malformed headers.
     assert!(matches!(
         bob.decrypt(ms(1), 9, b"md", &mut []),
-        Err(Error::Frame(sframe_core::Error::MalformedHeader(_)))
+        Err(Error::Frame(sframe_core::SframeError::MalformedHeader(_)))
     ));
     // A frame from epoch 5 = 1 + 2^E: it names epoch 1's slot, fails authentication there,
     // and is not buffered.
@@ -313,7 +313,7 @@ fn bad_input_is_typed_and_changes_nothing() {
     assert_eq!(epoch_of(&f, 2), 1);
     assert_eq!(
         bob.decrypt(ms(1), 9, b"md", &mut f),
-        Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
+        Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
     );
     assert_eq!(bob.pending(), (0, 0));
     // Epoch misuse.

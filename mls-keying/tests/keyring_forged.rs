@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use sframe_core::{CipherSuite, Sender};
-use sframe_mls::{EpochKeys, Error, Keyring, KeyringConfig, KidLayout, Received};
+use sframe_mls::{EpochKeys, Keyring, KeyringConfig, KidLayout, Received, SframeMlsError as Error};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 /// The RFC 9605 section 5.2 `S` of the 4-leaf group below (what `EpochKeys::new` derives).
@@ -59,7 +59,7 @@ fn forged_frames_under_fresh_kids_change_nothing() {
         let r = bob.decrypt(Duration::ZERO, 0, b"md", &mut f);
         assert!(matches!(
             r,
-            Err(Error::Frame(sframe_core::Error::AuthenticationFailed))
+            Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
         ));
     }
     assert_eq!(

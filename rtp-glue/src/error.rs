@@ -53,14 +53,14 @@ pub enum SrtpError {
 /// from caller misuse: the former means "drop this packet and go on".
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum SframeRtpError {
     // ---- bad peer input ----
     /// A malformed RTP packet.
     Rtp(RtpError),
     /// SRTP refused the packet.
     Srtp(SrtpError),
     /// SFrame refused the frame (unknown KID, authentication, replay...).
-    SFrame(sframe_core::Error),
+    SFrame(sframe_core::SframeError),
     /// A codec depacketizer refused a decrypted payload.
     CodecPayload,
     /// A packet from a source this endpoint has no stream for.
@@ -131,8 +131,8 @@ impl From<SrtpError> for Error {
     }
 }
 
-impl From<sframe_core::Error> for Error {
-    fn from(e: sframe_core::Error) -> Self {
+impl From<sframe_core::SframeError> for Error {
+    fn from(e: sframe_core::SframeError) -> Self {
         Self::SFrame(e)
     }
 }
@@ -194,3 +194,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The crate's own short name for [`SframeRtpError`].
+pub(crate) use self::SframeRtpError as Error;

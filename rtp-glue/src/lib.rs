@@ -33,7 +33,7 @@
 //! let now = Duration::ZERO;
 //! // Epoch 1 of a group with leaves 0 (Alice) and 1 (Bob); the base key is the epoch's MLS
 //! // exporter output (a stand-in here).
-//! let keyring = |own: u32| -> Result<Keyring, sframe_mls::Error> {
+//! let keyring = |own: u32| -> Result<Keyring, sframe_mls::SframeMlsError> {
 //!     let mut ring = Keyring::new(KeyringConfig::new(suite))?;
 //!     ring.add_epoch(now, EpochKeys::new(1, &[7u8; 16], Some(own), [0, 1])?)?;
 //!     Ok(ring)
@@ -112,7 +112,7 @@ pub use codec::Codec;
 pub use depacketizer::DepacketizerConfig;
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};
-pub use error::{Error, RtpError, SrtpError};
+pub use error::{RtpError, SframeRtpError, SrtpError};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
     DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver, MediaReceiverConfig,

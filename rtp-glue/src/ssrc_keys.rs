@@ -244,7 +244,9 @@ mod tests {
         let mut copy = frame[..len].to_vec();
         assert!(matches!(
             rx.open(Duration::ZERO, 1, 0, &[], &mut copy),
-            Err(Error::SFrame(sframe_core::Error::AuthenticationFailed))
+            Err(Error::SFrame(
+                sframe_core::SframeError::AuthenticationFailed
+            ))
         ));
         let mut copy = frame[..len].to_vec();
         assert_eq!(

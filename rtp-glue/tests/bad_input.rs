@@ -10,8 +10,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sframe_rtp::{
-    Depacketizer, DepacketizerConfig, Error, Pushed, ReassemblyConfig, RtpError, Sfu, SrtpContext,
-    SrtpError, SrtpKeys, SrtpProfile,
+    Depacketizer, DepacketizerConfig, Pushed, ReassemblyConfig, RtpError, SframeRtpError as Error,
+    Sfu, SrtpContext, SrtpError, SrtpKeys, SrtpProfile,
 };
 
 const SSRC: u32 = 0x0BAD;

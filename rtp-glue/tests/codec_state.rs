@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use sframe_rtp::{Codec, Error, MediaAssembler, ReassemblyConfig};
+use sframe_rtp::{Codec, MediaAssembler, ReassemblyConfig, SframeRtpError as Error};
 
 const PT: u8 = 98;
 

@@ -10,9 +10,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys};
 use sframe_rtp::{
-    Codec, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata, MediaReceiver,
+    Codec, DepacketizerConfig, FrameDrop, FrameKind, FrameMetadata, MediaReceiver,
     MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode, ReassemblyStats,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, SsrcKeys,
+    ReceiveOutput, SframeRtpError as Error, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+    SsrcKeys,
 };
 
 /// SplitMix64, the generator of `sframe-sim` (the workspace's simulator, which depends on this

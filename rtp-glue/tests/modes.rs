@@ -13,7 +13,8 @@ use rtp::codecs::h264::H264Packet;
 use rtp::header::{EXTENSION_PROFILE_ONE_BYTE, Extension};
 use rtp::packetizer::Depacketizer;
 use sframe_rtp::{
-    Codec, Descriptor, Error, FrameMetadata, Mode, Origin, RtpView, SrtpContext, SrtpProfile, rtp,
+    Codec, Descriptor, FrameMetadata, Mode, Origin, RtpView, SframeRtpError as Error, SrtpContext,
+    SrtpProfile, rtp,
 };
 
 fn metadata(pt: u8, ts: u32, marker: bool) -> FrameMetadata {
@@ -296,6 +297,8 @@ fn per_ssrc_keys_differ_per_stream_and_round_trip() {
     protect_vec(&mut relabel, &mut forged);
     assert_eq!(
         wrong.receive(&forged),
-        Err(Error::SFrame(sframe_core::Error::AuthenticationFailed))
+        Err(Error::SFrame(
+            sframe_core::SframeError::AuthenticationFailed
+        ))
     );
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use sframe_core::CipherSuite;
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 use sframe_rtp::{
-    Error, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+    FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
+    ReceiveOutput, SframeRtpError as Error, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
 };
 
 struct CountingAllocator;

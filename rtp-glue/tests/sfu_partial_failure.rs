@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use sframe_rtp::{Error, Sfu, SrtpError, SrtpProfile, SrtpTransform};
+use sframe_rtp::{SframeRtpError as Error, Sfu, SrtpError, SrtpProfile, SrtpTransform};
 
 /// A transform without encryption (plaintext in, plaintext out) whose `protect` can be told
 /// to fail.

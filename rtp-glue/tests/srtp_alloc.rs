@@ -14,7 +14,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use sframe_core::Backend;
-use sframe_rtp::{Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform};
+use sframe_rtp::{
+    SframeRtpError as Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform,
+};
 
 struct CountingAllocator;
 

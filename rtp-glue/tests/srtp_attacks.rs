@@ -7,7 +7,9 @@
 
 mod common;
 use common::Rng;
-use sframe_rtp::{Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform};
+use sframe_rtp::{
+    SframeRtpError as Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform,
+};
 
 const SSRC: u32 = 0x00c0_ffee;
 

@@ -14,7 +14,7 @@ use crate::header::HeaderError;
 ///   length...): a bug or a configuration error on this side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum SframeError {
     // ---- bad peer input ----
     /// The frame's header could not be parsed.
     MalformedHeader(HeaderError),
@@ -146,3 +146,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The crate's own short name for [`SframeError`].
+pub(crate) use self::SframeError as Error;

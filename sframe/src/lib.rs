@@ -29,7 +29,7 @@
 //! let frame = sender.encrypt_in_place(kid, &[], &mut buf, header_len..header_len + 5)?;
 //! let frame_len = frame.len();
 //! assert_eq!(receiver.decrypt_in_place(&[], &mut buf[..frame_len])?, b"audio");
-//! # Ok::<(), sframe_core::Error>(())
+//! # Ok::<(), sframe_core::SframeError>(())
 //! ```
 //!
 //! A ratcheting sender (RFC 9605 section 5.1) moves its key forward; the receiver follows as
@@ -49,7 +49,7 @@
 //! let mut frame = b"after the ratchet".to_vec();
 //! sender.encrypt(kid, &[], &mut frame)?;
 //! assert_eq!(receiver.decrypt_in_place(&[], &mut frame)?, b"after the ratchet");
-//! # Ok::<(), sframe_core::Error>(())
+//! # Ok::<(), sframe_core::SframeError>(())
 //! ```
 //!
 //! # Peer input and secrets
@@ -89,7 +89,8 @@ mod suite;
 
 pub use buffer::FrameBuffer;
 pub use crypto::Backend;
-pub use error::Error;
+pub(crate) use error::Error;
+pub use error::SframeError;
 pub use header::{Header, HeaderError, MAX_HEADER_LEN};
 pub use key::{MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, hkdf_secret};
 // Low-level pieces behind the `hazmat` feature: known-answer tests, benchmarks, and the sibling

@@ -44,17 +44,19 @@ impl Cause {
     }
 
     /// The cause of a keyring's refusal.
-    pub fn of(e: &sframe_mls::Error) -> Self {
+    pub fn of(e: &sframe_mls::SframeMlsError) -> Self {
         match e {
-            sframe_mls::Error::UnknownEpoch { .. } => Cause::UnknownEpoch,
-            sframe_mls::Error::UnknownSender { .. } => Cause::UnknownSender,
-            sframe_mls::Error::Frame(sframe_core::Error::AuthenticationFailed) => {
+            sframe_mls::SframeMlsError::UnknownEpoch { .. } => Cause::UnknownEpoch,
+            sframe_mls::SframeMlsError::UnknownSender { .. } => Cause::UnknownSender,
+            sframe_mls::SframeMlsError::Frame(sframe_core::SframeError::AuthenticationFailed) => {
                 Cause::Authentication
             }
-            sframe_mls::Error::Frame(sframe_core::Error::Replay { .. }) => Cause::Replay,
-            sframe_mls::Error::HeldExpired { .. } => Cause::ExpiredInBuffer,
-            sframe_mls::Error::HeldEvicted { .. } => Cause::BufferOverflow,
-            sframe_mls::Error::Cleared { .. } => Cause::Cleared,
+            sframe_mls::SframeMlsError::Frame(sframe_core::SframeError::Replay { .. }) => {
+                Cause::Replay
+            }
+            sframe_mls::SframeMlsError::HeldExpired { .. } => Cause::ExpiredInBuffer,
+            sframe_mls::SframeMlsError::HeldEvicted { .. } => Cause::BufferOverflow,
+            sframe_mls::SframeMlsError::Cleared { .. } => Cause::Cleared,
             _ => Cause::Malformed,
         }
     }

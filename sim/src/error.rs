@@ -55,7 +55,7 @@ pub enum SimError {
     /// [`Meeting::run`](crate::Meeting::run) was called a second time (caller misuse).
     AlreadyRun,
     /// The KID layout of the configuration is invalid.
-    KidLayout(sframe_mls::Error),
+    KidLayout(sframe_mls::SframeMlsError),
     /// An MLS operation of a participant failed.
     Mls {
         /// Who.
@@ -83,7 +83,7 @@ pub enum SimError {
         /// Who.
         participant: Pid,
         /// What `sframe-rtp` said.
-        source: sframe_rtp::Error,
+        source: sframe_rtp::SframeRtpError,
     },
     /// A participant's media path could not send a frame.
     Media {
@@ -146,9 +146,9 @@ impl std::error::Error for SimError {
 #[derive(Debug)]
 pub enum MediaError {
     /// The keyring refused to seal (no epoch to send with, counter exhausted...).
-    Keyring(sframe_mls::Error),
+    Keyring(sframe_mls::SframeMlsError),
     /// The media pipeline refused the frame or a packet (packetizer, codec payloader, SRTP).
-    Rtp(sframe_rtp::Error),
+    Rtp(sframe_rtp::SframeRtpError),
 }
 
 impl fmt::Display for MediaError {

@@ -15,9 +15,9 @@ use serde::Serialize;
 use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent};
 use sframe_mls::{Event, Keyring};
 use sframe_rtp::{
-    DepacketizerConfig, Error as RtpError, FrameDrop, FrameMetadata, MediaReceiver,
-    MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode, ReassemblyConfig, ReceiveOutput,
-    SrtpError, SrtpTransform,
+    DepacketizerConfig, FrameDrop, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender,
+    MediaSenderConfig, Mode, ReassemblyConfig, ReceiveOutput, SframeRtpError, SrtpError,
+    SrtpTransform,
 };
 
 use crate::cause::Cause;
@@ -32,7 +32,7 @@ struct Metered<'a> {
 }
 
 impl FrameSealer for Metered<'_> {
-    type Error = sframe_mls::Error;
+    type Error = sframe_mls::SframeMlsError;
 
     fn suite(&self) -> CipherSuite {
         FrameSealer::suite(&*self.ring)
@@ -58,7 +58,7 @@ impl FrameSealer for Metered<'_> {
 }
 
 impl FrameOpener for Metered<'_> {
-    type Error = sframe_mls::Error;
+    type Error = sframe_mls::SframeMlsError;
     type Event = Event;
 
     fn open<'a>(
@@ -295,8 +295,8 @@ impl Inbound {
         meters.srtp_unprotect.nanos = meters.srtp_unprotect.nanos.saturating_sub(opening);
         match result {
             Ok(()) => {}
-            Err(RtpError::Srtp(SrtpError::Replay { .. })) => self.srtp_replays += 1,
-            Err(RtpError::Srtp(_)) => self.srtp_other += 1,
+            Err(SframeRtpError::Srtp(SrtpError::Replay { .. })) => self.srtp_replays += 1,
+            Err(SframeRtpError::Srtp(_)) => self.srtp_other += 1,
             Err(_) => self.rejected += 1,
         }
     }

@@ -242,7 +242,7 @@ impl Meeting {
         let key_package = member.key_package().map_err(mls)?;
         let up_keys = self.srtp_keys();
         let down_keys = self.srtp_keys();
-        let srtp = |r: Result<SrtpContext, sframe_rtp::Error>| {
+        let srtp = |r: Result<SrtpContext, sframe_rtp::SframeRtpError>| {
             r.map_err(|source| SimError::Rtp {
                 participant: pid,
                 source,

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use sframe_mls::{Event, SwitchReason};
-use sframe_rtp::{Error as RtpError, SrtpError};
+use sframe_rtp::{SframeRtpError, SrtpError};
 
 use crate::config::ACK_DELAY_US;
 use crate::error::SimError;
@@ -179,11 +179,11 @@ impl Meeting {
         let result = self.sfu.receive(from as u32, packet);
         let forwarded = match result {
             Ok(f) => f,
-            Err(RtpError::Srtp(SrtpError::Replay { .. })) => {
+            Err(SframeRtpError::Srtp(SrtpError::Replay { .. })) => {
                 self.sfu_seen.replays_refused += 1;
                 return;
             }
-            Err(RtpError::UnknownParticipant(_)) => {
+            Err(SframeRtpError::UnknownParticipant(_)) => {
                 self.sfu_seen.from_disconnected += 1;
                 return;
             }

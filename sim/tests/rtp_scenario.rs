@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use sframe_core::{CipherSuite, StaticKeys};
 use sframe_rtp::{
-    Codec, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata, MediaReceiver,
-    MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode, ReceiveOutput, Sfu, SrtpContext,
-    SrtpError, SrtpKeys, SrtpProfile,
+    Codec, DepacketizerConfig, FrameDrop, FrameKind, FrameMetadata, MediaReceiver,
+    MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode, ReceiveOutput,
+    SframeRtpError as Error, Sfu, SrtpContext, SrtpError, SrtpKeys, SrtpProfile,
 };
 use sframe_sim::{Link, LinkConfig, Rng, Schedule, Transit};
 

@@ -13,7 +13,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::BytesMut;
-use sframe_core::{Backend, CipherSuite, Error, Header, Receiver, ReceiverConfig, Sender};
+use sframe_core::{
+    Backend, CipherSuite, Header, Receiver, ReceiverConfig, Sender, SframeError as Error,
+};
 
 struct CountingAllocator;
 

@@ -6,7 +6,9 @@
 
 #![forbid(unsafe_code)]
 
-use sframe_core::{CipherSuite, Error, MAX_SECRET_LEN, RatchetKid, Receiver, Sender};
+use sframe_core::{
+    CipherSuite, MAX_SECRET_LEN, RatchetKid, Receiver, Sender, SframeError as Error,
+};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 

@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::TestCaseError;
 use sframe_core::{
-    Backend, CipherSuite, Error, Header, RatchetKid, Receiver, ReceiverConfig, Sender,
+    Backend, CipherSuite, Header, RatchetKid, Receiver, ReceiverConfig, Sender,
+    SframeError as Error,
 };
 
 /// A KID or CTR whose header field takes 0 (compact, 0-7) to 8 extra bytes, each length

@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use sframe_core::{CipherSuite, Error, REMEMBERED_KIDS, Receiver, Sender};
+use sframe_core::{CipherSuite, REMEMBERED_KIDS, Receiver, Sender, SframeError as Error};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 const KID: u64 = 0x1234;

@@ -9,8 +9,8 @@
 
 use bytes::BytesMut;
 use sframe_core::{
-    Aead, Backend, CipherSuite, Error, Header, HeaderError, KeySchedule, Receiver, ReceiverConfig,
-    Sender, derive_subkeys, nonce,
+    Aead, Backend, CipherSuite, Header, HeaderError, KeySchedule, Receiver, ReceiverConfig, Sender,
+    SframeError as Error, derive_subkeys, nonce,
 };
 use sframe_test_vectors::{AesCtrHmacVector, SframeVector};
 

@@ -34,9 +34,9 @@
 //! let len = tx.protect(&mut buf, 17)?;
 //! assert!(matches!(
 //!     rx.unprotect(&mut buf[..len]),
-//!     Err(sframe_rtp::Error::Srtp(sframe_rtp::SrtpError::Replay { seq: 1, .. }))
+//!     Err(sframe_rtp::SframeRtpError::Srtp(sframe_rtp::SrtpError::Replay { seq: 1, .. }))
 //! ));
-//! # Ok::<(), sframe_rtp::Error>(())
+//! # Ok::<(), sframe_rtp::SframeRtpError>(())
 //! ```
 
 mod context;

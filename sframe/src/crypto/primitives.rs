@@ -29,7 +29,7 @@
 //! let mut buf = *b"payload\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"; // room for the tag
 //! gcm.seal(&[3; 12], b"header", &mut buf)?;
 //! assert_eq!(gcm.open(&[3; 12], b"header", &mut buf)?, b"payload");
-//! # Ok::<(), sframe_core::Error>(())
+//! # Ok::<(), sframe_core::SframeError>(())
 //! ```
 
 use subtle::ConstantTimeEq;
