@@ -22,21 +22,12 @@ use crate::reassembly::{Pushed, ReassemblyStats};
 use crate::srtp::SrtpTransform;
 
 /// What a [`MediaReceiver`] needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct MediaReceiverConfig {
     /// Limits of the depacketizer (and of the codec assembler, per-packet mode).
     pub depacketizer: DepacketizerConfig,
     /// Payload types whose per-packet payloads are assembled into media frames.
     pub codecs: Vec<(u8, Codec)>,
-}
-
-impl Default for MediaReceiverConfig {
-    fn default() -> Self {
-        Self {
-            depacketizer: DepacketizerConfig::default(),
-            codecs: Vec::new(),
-        }
-    }
 }
 
 /// Where a frame sits in its RTP stream (from the RTP headers it arrived with).

@@ -136,6 +136,9 @@ struct SentFrame {
     packets: Vec<(u32, u16)>,
 }
 
+/// A frame as a receiver got it: its (SSRC, timestamp) and plaintext.
+type Delivered = ((u32, u32), Vec<u8>);
+
 /// One participant: `sframe-rtp`'s pipeline keyed statically (its own SFrame key under KID
 /// `p`, the others' keys to receive).
 struct Participant {
@@ -159,7 +162,7 @@ impl Participant {
     }
 
     /// One SRTP packet in; the (SSRC, timestamp) and plaintext of the frame it completed.
-    fn receive(&mut self, w: &[u8]) -> Result<Option<((u32, u32), Vec<u8>)>, Error> {
+    fn receive(&mut self, w: &[u8]) -> Result<Option<Delivered>, Error> {
         let mut w = w.to_vec();
         self.receiver
             .handle_packet(&mut self.keys, Duration::ZERO, &mut w)?;
