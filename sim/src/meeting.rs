@@ -7,12 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use sframe_mls::{
-    KeyringConfig, KidLayout, MemberConfig, MlsMember, PendingLimits, sender_bits_for,
-};
+use sframe_mls::{KeyringConfig, KidLayout, MemberConfig, MlsMember, PendingLimits};
 use sframe_rtp::{Sfu, SrtpContext, SrtpKeys};
 
-use crate::config::{Config, EPOCH_BITS, MAX_GROUP, MTU, SRTP_PROFILE};
+use crate::config::{Config, EPOCH_BITS, MTU, SRTP_PROFILE};
 use crate::error::{MlsStep, SimError};
 use crate::ledger::{Ledger, Pid};
 use crate::link::{Link, LinkStats};
@@ -149,6 +147,8 @@ pub struct Meeting {
     pub(crate) joins: u64,
     pub(crate) leaves: u64,
     pub(crate) biggest_batch: usize,
+    /// `S` of each epoch (RFC 9605 section 5.2), as the leader's keyring holds it.
+    pub(crate) sender_bits: Vec<(u64, u8)>,
     pub(crate) mls_nanos: u64,
     pub(crate) scratch: Vec<Vec<u8>>,
 }
@@ -178,12 +178,10 @@ impl Meeting {
             max_bytes: 32 << 20,
             max_age: Duration::from_secs(2),
         };
-        let mut member_config = MemberConfig::new(keyring);
-        // S fixed from MAX_GROUP (a deviation from RFC 9605 section 5.2, whose S follows the
-        // group): the ledger splits every KID with one layout.
-        let fixed_s = sender_bits_for(u64::from(MAX_GROUP));
-        member_config.fixed_sender_bits = Some(fixed_s);
-        let layout = KidLayout::new(EPOCH_BITS, fixed_s).map_err(SimError::KidLayout)?;
+        // S as RFC 9605 section 5.2 computes it, per epoch from the group; the ledger reads
+        // only the epoch's low E bits of a KID, which every epoch's layout shares.
+        let member_config = MemberConfig::new(keyring);
+        let layout = KidLayout::new(EPOCH_BITS, 0).map_err(SimError::KidLayout)?;
         Ok(Self {
             rng: Rng::new(config.seed),
             schedule: Schedule::new(),
@@ -202,6 +200,7 @@ impl Meeting {
             joins: 0,
             leaves: 0,
             biggest_batch: 0,
+            sender_bits: Vec::new(),
             mls_nanos: 0,
             scratch: Vec::new(),
             config,
@@ -333,6 +332,7 @@ impl Meeting {
                 source,
             })?;
         self.mls_nanos += started.elapsed().as_nanos() as u64;
+        self.note_sender_bits(0);
         self.people[leader].key_package = None;
         self.connect(leader, 0)?;
         let l = &mut self.ledger.people[leader];
@@ -503,5 +503,18 @@ impl Meeting {
             s.add(&p.downlink.stats());
         }
         s
+    }
+}
+
+impl Meeting {
+    /// Records the `S` the leader's keyring uses for `epoch`.
+    pub(crate) fn note_sender_bits(&mut self, epoch: u64) {
+        let layout = self
+            .people
+            .first()
+            .and_then(|p| p.member.keyring().kid_layout(epoch));
+        if let Some(layout) = layout {
+            self.sender_bits.push((epoch, layout.sender_bits()));
+        }
     }
 }

@@ -101,6 +101,7 @@ impl Meeting {
             .map_err(|source| leader_error(MlsStep::Merge, source))?;
         self.mls_nanos += started.elapsed().as_nanos() as u64;
         let epoch = out.epoch;
+        self.note_sender_bits(epoch);
         self.commits += 1;
         self.joins += joiners.len() as u64;
         self.leaves += leavers.len() as u64;

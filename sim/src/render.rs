@@ -40,6 +40,16 @@ fn header(o: &mut String, r: &Report) {
          (up to {} in one commit)",
         m.commits, m.final_epoch, m.joins, m.leaves, m.biggest_batch
     );
+    let per_epoch: Vec<String> = m
+        .sender_bits
+        .iter()
+        .map(|(epoch, s)| format!("{epoch}: {s}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "KID sender bits S per epoch (RFC 9605 5.2, from the group's size): {}",
+        per_epoch.join(", ")
+    );
     match &m.security_code {
         Some(code) => {
             let _ = writeln!(

@@ -95,6 +95,8 @@ pub struct MeetingView {
     pub leaves: u64,
     /// The most joins and leaves in one commit.
     pub biggest_batch: usize,
+    /// `S` (the KID's sender bits, RFC 9605 section 5.2) of each epoch: it follows the group.
+    pub sender_bits: Vec<(u64, u8)>,
     /// The leader's final epoch.
     pub final_epoch: u64,
     /// The final epoch's security code, if every member present shows the same one.
@@ -443,6 +445,7 @@ fn meeting_view(m: &Meeting, people: &People, violations: &mut Violations) -> Me
         joins: m.joins,
         leaves: m.leaves,
         biggest_batch: m.biggest_batch,
+        sender_bits: m.sender_bits.clone(),
         final_epoch,
         security_code: if codes_agree { final_code } else { None },
         codes_agree,
