@@ -12,8 +12,8 @@
 //! # Resynchronisation
 //! A jump in sequence numbers (a restarted or buggy sender, or packets injected by whoever holds
 //! the SRTP key of the leg) must not blackhole the stream. As RTP receivers do (RFC 3550
-//! Appendix A.1), a packet more than [`MAX_DROPOUT`] ahead of the newest, or further behind it
-//! than the window reaches, is not taken on its own: it is dropped (counted as late) and its
+//! Appendix A.1), a packet more than [`MAX_DROPOUT`] (or the window, if larger) ahead of the
+//! newest, or further behind it than the window reaches, is not taken on its own: it is dropped (counted as late) and its
 //! successor's number remembered; if the very next packet carries that number, the stream
 //! resynchronises on it: everything pending is evicted (counted), the window restarts at that
 //! packet, and [`ReassemblyStats::resyncs`] counts it. So two consecutive packets of a genuine
@@ -168,7 +168,8 @@ pub struct Reassembler {
 }
 
 /// How far ahead of the newest packet a sequence number may jump and still be taken at once
-/// (RFC 3550 Appendix A.1's `MAX_DROPOUT`); further jumps need a second, consecutive packet.
+/// (RFC 3550 Appendix A.1's `MAX_DROPOUT`), unless the window is wider; further jumps need a
+/// second, consecutive packet.
 pub const MAX_DROPOUT: u16 = 3000;
 
 /// Extended sequence numbers start here, so that packets just before the first one received
@@ -310,7 +311,9 @@ impl Reassembler {
             Some(high) => {
                 let delta = i64::from(seq.wrapping_sub(high as u16) as i16);
                 let ext = high.saturating_add_signed(delta);
-                if delta > 0 && delta < i64::from(MAX_DROPOUT) {
+                // A window wider than MAX_DROPOUT says reordering reaches that far.
+                let dropout = i64::from(MAX_DROPOUT).max(w as i64);
+                if delta > 0 && delta < dropout {
                     self.advance(high, ext);
                     ext
                 } else if delta <= 0 && high - ext < w {
@@ -631,6 +634,24 @@ mod tests {
         r.flush();
         assert_eq!(r.stats().lost_packets, 99);
         assert_eq!(r.stats().frames, 2);
+    }
+
+    #[test]
+    fn a_window_wider_than_max_dropout_takes_jumps_within_it() {
+        let cfg = ReassemblyConfig {
+            window: 8192,
+            max_pending_bytes: 1 << 20,
+        };
+        let mut r = Reassembler::new(cfg);
+        assert_eq!(r.push(100, frag(true, false, 1, b"a")), Pushed::Pending);
+        assert_eq!(r.push(5100, frag(false, false, 1, b"b")), Pushed::Pending);
+        assert_eq!(r.stats().resyncs, 0);
+        // With the default window, the same jump is a probe, and its successor resyncs.
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        assert_eq!(frame_data(r.push(100, frag(true, true, 1, b"a"))), b"a");
+        assert_eq!(r.push(5100, frag(true, false, 2, b"b")), Pushed::Late);
+        assert_eq!(frame_data(r.push(5101, frag(true, true, 3, b"c"))), b"c");
+        assert_eq!(r.stats().resyncs, 1);
     }
 
     proptest::proptest! {
