@@ -71,7 +71,9 @@ pub trait SrtpTransform: Send + core::fmt::Debug {
     ///
     /// # Errors
     /// [`Error::Rtp`] for a malformed header; [`Error::Srtp`]: an unknown SSRC, a packet too
-    /// short, authentication failure, replay. A refused packet changes no state.
+    /// short, authentication failure, replay. A refused packet changes no state of the
+    /// transform; its bytes in `packet` may have been overwritten (aws-lc-rs zeroes a text
+    /// that fails AES-GCM authentication).
     fn unprotect<'a>(&mut self, packet: &'a mut [u8]) -> Result<&'a mut [u8], Error>;
 
     /// Protects the RTCP compound packet `buf[..len]` in place (SRTCP, encrypted, E bit set):

@@ -236,7 +236,8 @@ impl AesGcm {
     }
 
     /// Checks the tag in the last 16 bytes of `buf` and decrypts the rest in place; returns
-    /// the plaintext (`buf` without its tag).
+    /// the plaintext (`buf` without its tag). On failure the text is not left as it was on
+    /// every backend (aws-lc-rs zeroes it): keep a copy if it is needed afterwards.
     ///
     /// # Errors
     /// [`Error::AuthenticationFailed`] if the tag does not match (or `buf` is shorter than a
