@@ -195,6 +195,10 @@ fn protect(c: &mut Criterion) {
                     black_box(webrtc.encrypt_rtp(&p).unwrap())
                 })
             });
+            if !libsrtp2_peer::installed() {
+                eprintln!("skipped: libsrtp2 is not installed (apt-get install libsrtp2-dev)");
+                continue;
+            }
             let mut lib = libsrtp2(profile, false);
             group.bench_function(format!("{size}/protect/libsrtp2"), |b| {
                 b.iter(|| {
@@ -273,6 +277,10 @@ fn unprotect(c: &mut Criterion) {
                     BatchSize::SmallInput,
                 )
             });
+            if !libsrtp2_peer::installed() {
+                eprintln!("skipped: libsrtp2 is not installed (apt-get install libsrtp2-dev)");
+                continue;
+            }
             let mut lib = libsrtp2(profile, true);
             let mut fresh = sender();
             group.bench_function(format!("{size}/unprotect/libsrtp2"), |b| {

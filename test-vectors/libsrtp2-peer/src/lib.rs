@@ -9,6 +9,7 @@
 //! ```
 //! use libsrtp2_peer::Libsrtp2;
 //!
+//! # if !libsrtp2_peer::installed() { return; } // built without libsrtp2-dev
 //! let key_salt = [7u8; 16 + 12];
 //! let mut tx = Libsrtp2::new(7, &key_salt, false, 64).unwrap(); // AEAD_AES_128_GCM
 //! let mut rx = Libsrtp2::new(7, &key_salt, true, 64).unwrap();
@@ -53,6 +54,12 @@ static INIT: Once = Once::new();
 /// replay_old, 2 bad_param).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Status(pub i32);
+
+/// Whether the system libsrtp2 was found when this crate was built. Without it every
+/// [`Libsrtp2::new`] fails; callers skip their libsrtp2 comparisons and say so.
+pub const fn installed() -> bool {
+    !cfg!(libsrtp2_missing)
+}
 
 /// One libsrtp2 session (one direction, any SSRC).
 #[derive(Debug)]
