@@ -15,14 +15,15 @@ use sframe_core::{CipherSuite, Sender};
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig, KidLayout, Received, SframeMlsError as Error};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
-/// The RFC 9605 section 5.2 `S` of the 4-leaf group below (what `EpochKeys::new` derives).
+/// The RFC 9605 section 5.2 `S` of the group below, leaves 0 to 3 (what `EpochKeys::new` derives).
 const SENDER_BITS: u8 = 2;
 
 fn ring(own: u32) -> Keyring {
     let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
     ring.add_epoch(
         Duration::ZERO,
-        EpochKeys::new(1, &[9; 16], Some(own), 0..4).unwrap(),
+        // Leaf 2 is blank: a sender index that fits in S but names no member.
+        EpochKeys::new(1, &[9; 16], Some(own), [0, 1, 3]).unwrap(),
     )
     .unwrap();
     while ring.poll_event().is_some() {}
@@ -114,7 +115,7 @@ fn malformed_frames_and_unknown_senders_change_nothing() {
             "len {len}"
         );
     }
-    let stranger = layout.kid(0, 9, 1).unwrap();
+    let stranger = layout.kid(0, 2, 1).unwrap();
     let mut s = Sender::new(SUITE);
     s.add_key(stranger, &[9; 16]).unwrap();
     let mut f = b"x".to_vec();
@@ -122,7 +123,7 @@ fn malformed_frames_and_unknown_senders_change_nothing() {
     assert!(matches!(
         bob.decrypt(Duration::ZERO, 0, b"md", &mut f),
         Err(Error::UnknownSender {
-            sender_index: 9,
+            sender_index: 2,
             ..
         })
     ));
