@@ -675,7 +675,11 @@ mod tests {
             right.decrypt(Duration::ZERO, 0, b"", &mut frame),
             Ok(Received::Plaintext { .. })
         ));
-        assert!(old_draft.decrypt(Duration::ZERO, 0, b"", &mut copy).is_err());
+        assert!(
+            old_draft
+                .decrypt(Duration::ZERO, 0, b"", &mut copy)
+                .is_err()
+        );
     }
 
     #[test]

@@ -22,10 +22,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::*;
-use sframe_rtp::{
-    Codec, Error, FrameMetadata, Mode, Sfu,
-    SrtpError, SrtpProfile, SrtpContext,
-};
+use sframe_rtp::{Codec, Error, FrameMetadata, Mode, Sfu, SrtpContext, SrtpError, SrtpProfile};
 
 const SECONDS: u64 = 30;
 const PARTICIPANTS: [u32; 3] = [1, 2, 3];
