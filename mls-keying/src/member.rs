@@ -583,7 +583,7 @@ impl MlsMember {
         if self
             .keyring
             .members(epoch)
-            .is_some_and(|r| r != merged.as_slice())
+            .is_some_and(|r| !r.iter().eq(merged.iter().copied()))
         {
             self.roster_corrections += 1;
             self.keyring.set_members(epoch, merged)?;
