@@ -15,16 +15,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sframe_core::CipherSuite;
-use sframe_mls::{EpochKeys, Keyring, KeyringConfig, Roster};
+use sframe_mls::{EpochKeys, Keyring, KeyringConfig, Received, Roster};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 const BASE_KEY: [u8; 16] = [7; 16];
 const MEMBERS: u32 = 50_000;
-const KNOWN_CONTEXT: u64 = 1000;
 
 fn ring(own: u32, members: u32) -> Keyring {
     let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
@@ -34,55 +33,70 @@ fn ring(own: u32, members: u32) -> Keyring {
     ring
 }
 
+/// Times decrypting `frames` in `receiver`, one by one.
+fn decrypt_all(receiver: &mut Keyring, frames: &mut [Vec<u8>]) -> Duration {
+    let start = Instant::now();
+    for f in frames.iter_mut() {
+        let r = receiver
+            .decrypt(Duration::ZERO, 0, b"", black_box(f))
+            .unwrap();
+        black_box(matches!(r, Received::Plaintext { .. }));
+    }
+    start.elapsed()
+}
+
 fn first_frame(c: &mut Criterion) {
     let mut g = c.benchmark_group("first_frame");
     g.measurement_time(Duration::from_secs(4));
-    let mut receiver = ring(0, MEMBERS);
-    // Senders 1.., each frame under a KID never seen: (context, sender) runs through every
-    // sender index of the epoch, then the next context.
-    let mut next = 0u64;
-    let mut senders: Vec<Keyring> = Vec::new();
+    // Eight senders of the 50,000-member epoch; sender s's context k makes KID (k, s): a
+    // batch of up to BATCH frames under distinct KIDs, each the first of its KID for a fresh
+    // receiver (made out of the timing). The receiver's key map grows within a batch as it
+    // would in a meeting.
+    const BATCH: u64 = 1000;
+    let mut senders: Vec<Keyring> = (1..=8).map(|s| ring(s * 5000, MEMBERS)).collect();
     g.bench_function("new_sender", |b| {
-        b.iter_batched_ref(
-            || {
-                let index = 1 + (next % u64::from(MEMBERS - 1)) as u32;
-                let context = next / u64::from(MEMBERS - 1);
-                next += 1;
-                // One sender keyring per index, made once (out of the timing).
-                let i = index as usize - 1;
-                if senders.len() <= i {
-                    senders.push(ring(index, MEMBERS));
-                }
-                let mut f = vec![0u8; 100];
-                senders[i].encrypt(context, b"", &mut f).unwrap();
-                f
-            },
-            |f| {
-                let r = receiver
-                    .decrypt(Duration::ZERO, 0, b"", black_box(f))
-                    .unwrap();
-                black_box(matches!(r, sframe_mls::Received::Plaintext { .. }));
-            },
-            BatchSize::SmallInput,
-        );
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let n = (iters - done).min(BATCH);
+                let mut frames: Vec<Vec<u8>> = (0..n)
+                    .map(|i| {
+                        let mut f = vec![0u8; 100];
+                        senders[(i % 8) as usize]
+                            .encrypt(i / 8, b"", &mut f)
+                            .unwrap();
+                        f
+                    })
+                    .collect();
+                let mut receiver = ring(0, MEMBERS);
+                total += decrypt_all(&mut receiver, &mut frames);
+                assert_eq!(receiver.receive_key_count() as u64, n);
+                done += n;
+            }
+            total
+        });
     });
+    let mut receiver = ring(0, MEMBERS);
     let mut known = ring(1, MEMBERS);
     g.bench_function("known_sender", |b| {
-        b.iter_batched_ref(
-            || {
-                let mut f = vec![0u8; 100];
-                // A context new_sender never reaches in a bounded run.
-                known.encrypt(KNOWN_CONTEXT, b"", &mut f).unwrap();
-                f
-            },
-            |f| {
-                let r = receiver
-                    .decrypt(Duration::ZERO, 0, b"", black_box(f))
-                    .unwrap();
-                black_box(matches!(r, sframe_mls::Received::Plaintext { .. }));
-            },
-            BatchSize::SmallInput,
-        );
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let n = (iters - done).min(BATCH);
+                let mut frames: Vec<Vec<u8>> = (0..n)
+                    .map(|_| {
+                        let mut f = vec![0u8; 100];
+                        known.encrypt(0, b"", &mut f).unwrap();
+                        f
+                    })
+                    .collect();
+                total += decrypt_all(&mut receiver, &mut frames);
+                done += n;
+            }
+            total
+        });
     });
     g.finish();
     let mut g = c.benchmark_group("install_epoch");
