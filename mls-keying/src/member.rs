@@ -13,8 +13,9 @@ use std::time::Duration;
 use openmls::prelude::{
     BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup,
     MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
-    OpenMlsProvider, ProcessedMessageContent, ProtocolVersion, StagedCommit, StagedWelcome,
-    tls_codec::Deserialize,
+    OpenMlsProvider, ProcessedMessageContent, ProtocolVersion, RatchetTreeIn, StagedCommit,
+    StagedWelcome,
+    tls_codec::{Deserialize, Serialize},
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -142,6 +143,8 @@ pub struct MlsMember {
     removed: bool,
     keyring: Keyring,
     roster_corrections: u64,
+    /// Whether Welcomes this member creates carry the ratchet tree (RFC 9420 section 12.4.3.3).
+    tree_in_welcome: bool,
 }
 
 impl core::fmt::Debug for MlsMember {
@@ -182,6 +185,7 @@ impl MlsMember {
             removed: false,
             keyring,
             roster_corrections: 0,
+            tree_in_welcome: true,
         })
     }
 
@@ -253,6 +257,44 @@ impl MlsMember {
             .map_err(local)
     }
 
+    /// Whether the Welcomes of this member's commits carry the ratchet tree (the default) or
+    /// leave it to the delivery service, which hands joiners [`MlsMember::ratchet_tree`] with
+    /// the Welcome (a Welcome then stays small however large the group). Applies to the
+    /// current group at once and to groups created or joined later.
+    ///
+    /// # Errors
+    /// [`MlsError::Local`] if openmls cannot store the setting.
+    pub fn set_ratchet_tree_in_welcome(&mut self, include: bool) -> Result<(), MlsError> {
+        self.tree_in_welcome = include;
+        let config = self.join_config();
+        if let Some(group) = self.group.as_mut() {
+            group
+                .set_configuration(self.provider.storage(), &config)
+                .map_err(local)?;
+        }
+        Ok(())
+    }
+
+    fn join_config(&self) -> MlsGroupJoinConfig {
+        MlsGroupJoinConfig::builder()
+            .use_ratchet_tree_extension(self.tree_in_welcome)
+            .build()
+    }
+
+    /// The merged group's ratchet tree, serialized as RFC 9420 section 12.4.3.3 defines it
+    /// (`optional<Node> ratchet_tree<V>`): what a delivery service gives a joiner with a
+    /// Welcome that does not carry the tree ([`MlsMember::join_with_ratchet_tree`]).
+    ///
+    /// # Errors
+    /// [`MlsError::NoGroup`]; [`MlsError::Local`].
+    pub fn ratchet_tree(&self) -> Result<Vec<u8>, MlsError> {
+        let group = self.group.as_ref().ok_or(MlsError::NoGroup)?;
+        group
+            .export_ratchet_tree()
+            .tls_serialize_detached()
+            .map_err(local)
+    }
+
     /// Creates a group with this member alone (epoch 0) and gives epoch 0 to the keyring.
     ///
     /// # Errors
@@ -260,7 +302,7 @@ impl MlsMember {
     pub fn create_group(&mut self, now: Duration) -> Result<(), MlsError> {
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(self.config.ciphersuite)
-            .use_ratchet_tree_extension(true)
+            .use_ratchet_tree_extension(self.tree_in_welcome)
             .build();
         let group = MlsGroup::new(
             &self.provider,
@@ -298,15 +340,41 @@ impl MlsMember {
     /// [`MlsError::Malformed`] if the bytes are not a Welcome; [`MlsError::Rejected`] if
     /// openmls refuses it; [`MlsError::Keyring`]. Nothing changes on error.
     pub fn join(&mut self, now: Duration, welcome: &[u8]) -> Result<CommitOutcome, MlsError> {
+        self.join_from(now, welcome, None)
+    }
+
+    /// Joins from a Welcome that does not carry the ratchet tree, with the tree the delivery
+    /// service supplied (serialized as [`MlsMember::ratchet_tree`] gives it). openmls checks
+    /// the tree against the Welcome's group context (its tree hash) before anything changes.
+    ///
+    /// # Errors
+    /// [`MlsError::Malformed`] if the bytes are not a Welcome or a ratchet tree;
+    /// [`MlsError::Rejected`] if openmls refuses them (e.g. a tree that does not match);
+    /// [`MlsError::Keyring`]. Nothing changes on error.
+    pub fn join_with_ratchet_tree(
+        &mut self,
+        now: Duration,
+        welcome: &[u8],
+        ratchet_tree: &[u8],
+    ) -> Result<CommitOutcome, MlsError> {
+        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        self.join_from(now, welcome, Some(tree))
+    }
+
+    fn join_from(
+        &mut self,
+        now: Duration,
+        welcome: &[u8],
+        tree: Option<RatchetTreeIn>,
+    ) -> Result<CommitOutcome, MlsError> {
         let msg = MlsMessageIn::tls_deserialize_exact(welcome)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
         let MlsMessageBodyIn::Welcome(welcome) = msg.extract() else {
             return Err(MlsError::Malformed("not a Welcome".into()));
         };
-        let join_config = MlsGroupJoinConfig::builder()
-            .use_ratchet_tree_extension(true)
-            .build();
-        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config, welcome, None)
+        let join_config = self.join_config();
+        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config, welcome, tree)
             .map_err(|e| MlsError::Rejected(e.to_string()))?;
         let epoch = staged.group_context().epoch().as_u64();
         let base_key = Zeroizing::new(
