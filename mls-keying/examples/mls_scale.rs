@@ -69,8 +69,11 @@ fn run(n: usize, batch: usize) {
     let (_, merge) = timed(|| watcher.merge_staged_commit().unwrap());
     let small_welcome = out.welcome.unwrap();
     let tree = leader.ratchet_tree().unwrap();
-    let (_, join_ds_tree) =
-        timed(|| joiner.join_with_ratchet_tree(T, &small_welcome, &tree).unwrap());
+    let (_, join_ds_tree) = timed(|| {
+        joiner
+            .join_with_ratchet_tree(T, &small_welcome, &tree)
+            .unwrap()
+    });
     assert_eq!(joiner.members().len(), n);
     assert_eq!(joiner.epoch(), watcher.epoch());
 

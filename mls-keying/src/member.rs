@@ -345,12 +345,17 @@ impl MlsMember {
 
     /// Joins from a Welcome that does not carry the ratchet tree, with the tree the delivery
     /// service supplied (serialized as [`MlsMember::ratchet_tree`] gives it). openmls checks
-    /// the tree against the Welcome's group context (its tree hash) before anything changes.
+    /// the tree against the Welcome's group context (its tree hash) before the group or the
+    /// keyring changes.
+    ///
+    /// openmls 0.9.2 deletes the joiner's key package from its storage as soon as it starts on
+    /// a Welcome, before it looks at the tree: after a refused attempt (no tree, a wrong
+    /// tree) the same Welcome cannot be used again, the joiner needs a new one.
     ///
     /// # Errors
-    /// [`MlsError::Malformed`] if the bytes are not a Welcome or a ratchet tree;
-    /// [`MlsError::Rejected`] if openmls refuses them (e.g. a tree that does not match);
-    /// [`MlsError::Keyring`]. Nothing changes on error.
+    /// [`MlsError::Malformed`] if the bytes are not a Welcome or a ratchet tree (openmls is
+    /// not called); [`MlsError::Rejected`] if openmls refuses them (e.g. a tree that does not
+    /// match); [`MlsError::Keyring`]. The group and keyring are unchanged on error.
     pub fn join_with_ratchet_tree(
         &mut self,
         now: Duration,
@@ -459,8 +464,9 @@ impl MlsMember {
             return Err(MlsError::Removed);
         }
         let group = group.as_mut().ok_or(MlsError::NoGroup)?;
-        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
-        if let Some(&bad) = removes.iter().find(|r| !current.contains(r)) {
+        let mut current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        current.sort_unstable();
+        if let Some(&bad) = removes.iter().find(|r| current.binary_search(r).is_err()) {
             return Err(MlsError::Rejected(format!("leaf {bad} is not a member")));
         }
         let bundle = group
@@ -691,25 +697,29 @@ fn removed_leaves(staged: &StagedCommit) -> Vec<u32> {
 
 /// The roster after removing `removes` and adding `adds` members, each into the leftmost blank
 /// leaf (RFC 9420 section 12.1.1, removes applied before adds); and the added leaf indices.
+/// One pass over the roster: O(n + r log r + a), whatever the batch.
 fn predict_roster(current: &[u32], removes: &[u32], adds: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut roster: Vec<u32> = current
+    let mut gone = removes.to_vec();
+    gone.sort_unstable();
+    let mut kept: Vec<u32> = current
         .iter()
         .copied()
-        .filter(|m| !removes.contains(m))
+        .filter(|m| gone.binary_search(m).is_err())
         .collect();
-    roster.sort_unstable();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut roster = Vec::with_capacity(kept.len() + adds);
     let mut added = Vec::with_capacity(adds);
-    for _ in 0..adds {
-        // The smallest index not taken.
-        let free = roster
-            .iter()
-            .enumerate()
-            .find(|&(i, &m)| m != i as u32)
-            .map_or(roster.len() as u32, |(i, _)| i as u32);
-        let pos = roster.partition_point(|&m| m < free);
-        roster.insert(pos, free);
-        added.push(free);
+    let mut kept = kept.into_iter().peekable();
+    let mut leaf = 0u32;
+    while added.len() < adds {
+        if kept.next_if_eq(&leaf).is_none() {
+            added.push(leaf);
+        }
+        roster.push(leaf);
+        leaf = leaf.saturating_add(1);
     }
+    roster.extend(kept);
     (roster, added)
 }
 
