@@ -85,9 +85,13 @@ fn run(n: usize, batch: usize) {
     let (_, stage_small) = timed(|| watcher.stage_commit(T, &out.commit).unwrap());
     watcher.merge_staged_commit().unwrap();
     joiner.process_commit(T, &out.commit).unwrap();
+    // What reading the roster from openmls costs (the adapter does it a few times per commit;
+    // openmls clones every member's credential and keys to list them).
+    let (roster, read_roster) = timed(|| watcher.members());
+    assert_eq!(roster.len(), n);
 
     println!(
-        "| {n} | {} | {} ({} KB) | {batch}+{batch}: {} / {} / {} | {} ({} KB + tree {} KB) | 5+5: {} / {} |",
+        "| {n} | {} | {} ({} KB) | {batch}+{batch}: {} / {} / {} | {} ({} KB + tree {} KB) | 5+5: {} / {} | {:.3} |",
         ms(create_all),
         ms(join_tree_inside),
         welcome.len() / 1024,
@@ -99,6 +103,7 @@ fn run(n: usize, batch: usize) {
         tree.len() / 1024,
         ms(create_small),
         ms(stage_small),
+        read_roster.as_secs_f64() * 1000.0,
     );
 }
 
@@ -113,9 +118,9 @@ fn main() {
         sizes
     };
     println!(
-        "| members | leader adds all (ms) | join, tree in Welcome (ms) | churn commit: create+merge / process+merge / of which stage (ms) | join, tree from DS (ms) | small commit: create / stage (ms) |"
+        "| members | leader adds all (ms) | join, tree in Welcome (ms) | churn commit: create+merge / process+merge / of which stage (ms) | join, tree from DS (ms) | small commit: create / stage (ms) | roster read (ms) |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for n in sizes {
         run(n, (n / 5).max(5));
     }
