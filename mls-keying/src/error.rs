@@ -111,10 +111,7 @@ impl fmt::Display for Error {
                 write!(f, "frame under KID {kid:#x} held too long for its epoch")
             }
             Self::HeldEvicted { kid } => {
-                write!(
-                    f,
-                    "frame under KID {kid:#x} evicted from the full pending buffer"
-                )
+                write!(f, "frame under KID {kid:#x} evicted from the full pending buffer")
             }
             Self::Cleared { kid } => write!(f, "frame under KID {kid:#x} dropped: keyring cleared"),
             Self::StaleEpoch { epoch, newest } => {

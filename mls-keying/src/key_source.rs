@@ -8,9 +8,7 @@
 use core::ops::Range;
 use std::time::Duration;
 
-use sframe_core::{
-    CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, ReleasedFrame,
-};
+use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, ReleasedFrame};
 
 use crate::Error;
 use crate::keyring::{DropCause, Event, Keyring, Received};

@@ -181,8 +181,8 @@ impl KidLayout {
     /// Takes `kid` apart.
     pub fn split(&self, kid: u64) -> KidParts {
         let context = kid.checked_shr(self.context_shift()).unwrap_or(0);
-        let sender =
-            kid.checked_shr(u32::from(self.epoch_bits)).unwrap_or(0) & low_mask(self.sender_bits);
+        let sender = kid.checked_shr(u32::from(self.epoch_bits)).unwrap_or(0)
+            & low_mask(self.sender_bits);
         KidParts {
             context,
             // S <= 32: the masked value fits.
@@ -238,14 +238,8 @@ mod tests {
         for highest in (0..5000u32).chain([u32::MAX - 1, u32::MAX]) {
             let s = sender_bits_for_leaves([0, highest]);
             let layout = KidLayout::new(0, s).unwrap();
-            assert!(
-                highest <= layout.max_sender_index(),
-                "leaf {highest}, S {s}"
-            );
-            assert!(
-                s == 0 || highest > layout.max_sender_index() >> 1,
-                "S {s} is not minimal"
-            );
+            assert!(highest <= layout.max_sender_index(), "leaf {highest}, S {s}");
+            assert!(s == 0 || highest > layout.max_sender_index() >> 1, "S {s} is not minimal");
         }
     }
 

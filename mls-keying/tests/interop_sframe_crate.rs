@@ -180,9 +180,8 @@ impl Peer {
     }
 
     fn join(&mut self, welcome: &[u8], contexts: &[u64]) {
-        let MlsMessageBodyIn::Welcome(welcome) = MlsMessageIn::tls_deserialize_exact(welcome)
-            .unwrap()
-            .extract()
+        let MlsMessageBodyIn::Welcome(welcome) =
+            MlsMessageIn::tls_deserialize_exact(welcome).unwrap().extract()
         else {
             panic!("not a Welcome")
         };
@@ -343,18 +342,10 @@ fn run(e: u8, contexts: &[u64]) -> Tally {
     mirror
         .add_epoch(
             t0(),
-            EpochKeys::new(
-                pat.epoch(),
-                &pat.base_key(),
-                Some(pat.leaf()),
-                pat.members(),
-            )
-            .unwrap(),
+            EpochKeys::new(pat.epoch(), &pat.base_key(), Some(pat.leaf()), pat.members()).unwrap(),
         )
         .unwrap();
-    alice
-        .keyring_mut()
-        .acknowledge(t0(), pat.leaf(), pat.epoch());
+    alice.keyring_mut().acknowledge(t0(), pat.leaf(), pat.epoch());
     assert_eq!(pat.s, 1);
     tally.s_seen.push(pat.s);
 
@@ -392,11 +383,7 @@ fn run(e: u8, contexts: &[u64]) -> Tally {
             for &context in contexts {
                 let sent = payload("pat, old epoch");
                 let frame = pat.send(context, &sent);
-                assert_eq!(
-                    frame,
-                    ours_send(&mut mirror, context, &sent),
-                    "Pat's old-epoch frame"
-                );
+                assert_eq!(frame, ours_send(&mut mirror, context, &sent), "Pat's old-epoch frame");
                 let (epoch, read) = ours_receive(alice.keyring_mut(), &frame);
                 assert_eq!(epoch, old);
                 assert_eq!(
@@ -421,17 +408,14 @@ fn run(e: u8, contexts: &[u64]) -> Tally {
         pat.process_commit(&out.commit, contexts);
         assert_eq!(pat.epoch(), new);
         assert_eq!(pat.s, EXPECTED_S[k], "after step {k}");
-        assert_eq!(
-            merged.sender_bits,
-            Some(pat.s),
-            "ours and the peer's S, epoch {new}"
-        );
+        assert_eq!(merged.sender_bits, Some(pat.s), "ours and the peer's S, epoch {new}");
         assert_eq!(
             alice.keyring().kid_layout(new).unwrap().sender_bits(),
             pat.s
         );
         tally.s_seen.push(pat.s);
-        let keys = EpochKeys::new(new, &pat.base_key(), Some(pat.leaf()), pat.members()).unwrap();
+        let keys =
+            EpochKeys::new(new, &pat.base_key(), Some(pat.leaf()), pat.members()).unwrap();
         assert_eq!(keys.sender_bits(), pat.s);
         mirror.add_epoch(t0(), keys).unwrap();
         assert_eq!(mirror.sending_epoch(), Some(new));
@@ -512,10 +496,7 @@ fn check(tally: &Tally, contexts: &[u64], overlap: bool) {
         assert_eq!(tally.peer_to_ours, 2 * per_step + STEPS.len());
     } else {
         assert_eq!((tally.old_epoch_frames, tally.late_frames), (0, 0));
-        assert_eq!(
-            (tally.ours_to_peer, tally.peer_to_ours),
-            (per_step, per_step)
-        );
+        assert_eq!((tally.ours_to_peer, tally.peer_to_ours), (per_step, per_step));
     }
 }
 

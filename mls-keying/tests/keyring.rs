@@ -223,7 +223,10 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
         .collect();
     assert_eq!(
         dropped,
-        [(0, DropCause::Overflow), (1, DropCause::Overflow)]
+        [
+            (0, DropCause::Overflow),
+            (1, DropCause::Overflow)
+        ]
     );
     // The rest expire 1 s after they arrived: frames 2 and 3 at 1003 ms.
     assert_eq!(bob.poll_timeout(), Some(ms(1002)));
@@ -235,7 +238,10 @@ fn buffered_frames_expire_or_overflow_and_are_reported() {
             _ => None,
         })
         .collect();
-    assert_eq!(expired, [(2, DropCause::Expired), (3, DropCause::Expired)]);
+    assert_eq!(
+        expired,
+        [(2, DropCause::Expired), (3, DropCause::Expired)]
+    );
     assert_eq!(bob.pending().0, 2);
     // A frame bigger than the whole byte budget is refused outright.
     let mut alice_big = frame(&mut alice, 0, &[0u8; 1200]);
@@ -372,7 +378,10 @@ fn bad_input_is_typed_and_changes_nothing() {
     assert_eq!(empty.send_kid_for(0), Err(Error::NoSendEpoch));
     let mut observer = Keyring::new(config(2)).unwrap();
     observer
-        .add_epoch(ms(0), EpochKeys::new(1, &base_key(1), None, [0]).unwrap())
+        .add_epoch(
+            ms(0),
+            EpochKeys::new(1, &base_key(1), None, [0]).unwrap(),
+        )
         .unwrap();
     assert_eq!(observer.send_kid_for(0), Err(Error::NotASender));
     assert_eq!(
@@ -428,10 +437,7 @@ fn clear_forgets_everything() {
     let mut other = Keyring::new(config(2)).unwrap();
     other.add_epoch(ms(0), keys(3, 1, &[0, 1])).unwrap();
     let mut f = frame(&mut other, 0, b"later");
-    assert_eq!(
-        ring.decrypt(ms(1), 9, b"md", &mut f),
-        Ok(Received::Buffered)
-    );
+    assert_eq!(ring.decrypt(ms(1), 9, b"md", &mut f), Ok(Received::Buffered));
     ring.clear();
     let ev = events(&mut ring);
     assert_eq!(ev.len(), 3);
@@ -529,11 +535,7 @@ fn a_large_e_holds_at_most_max_epochs() {
             frames.push((epoch, frame(&mut alice, context, b"x")));
             let held: Vec<u64> = bob.epochs().collect();
             let oldest = epoch.saturating_sub(window as u64 - 1).max(1);
-            assert_eq!(
-                held,
-                (oldest..=epoch).collect::<Vec<_>>(),
-                "E {e}, epoch {epoch}"
-            );
+            assert_eq!(held, (oldest..=epoch).collect::<Vec<_>>(), "E {e}, epoch {epoch}");
             assert!(held.len() <= max_epochs);
         }
         // The oldest went for a rollover, and each held epoch still reads its frames, with
@@ -551,8 +553,7 @@ fn a_large_e_holds_at_most_max_epochs() {
             }
         )));
         for (epoch, mut f) in frames.into_iter().rev().take(window) {
-            let Received::Plaintext { info, data } =
-                bob.decrypt(ms(101), 9, b"md", &mut f).unwrap()
+            let Received::Plaintext { info, data } = bob.decrypt(ms(101), 9, b"md", &mut f).unwrap()
             else {
                 panic!("epoch {epoch} is held")
             };

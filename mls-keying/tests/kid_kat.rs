@@ -225,10 +225,7 @@ fn frames_sealed_with_the_hand_computed_key_decrypt_through_the_keyring() {
             let aead = Aead::new(backend, case.suite, &hex::decode(case.key).unwrap()).unwrap();
             aead.seal_in_place(&nonce(&salt12(case), ctr), &aad, &mut frame[hlen..])
                 .unwrap();
-            match receiver
-                .decrypt(Duration::ZERO, 0, b"m", &mut frame)
-                .unwrap()
-            {
+            match receiver.decrypt(Duration::ZERO, 0, b"m", &mut frame).unwrap() {
                 Received::Plaintext { info, data } => {
                     assert_eq!(&data[..], plain);
                     assert_eq!(

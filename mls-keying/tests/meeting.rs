@@ -517,12 +517,7 @@ impl Sim {
         let mut bytes = wire.as_ref().clone();
         let ring = self.people[to].member.keyring_mut();
         ring.handle_timeout(now(t));
-        let result = ring.decrypt(
-            now(t),
-            frame as u64,
-            &(frame as u64).to_be_bytes(),
-            &mut bytes,
-        );
+        let result = ring.decrypt(now(t), frame as u64, &(frame as u64).to_be_bytes(), &mut bytes);
         match result {
             Ok(Received::Plaintext { info, data }) => {
                 let data = data.to_vec();

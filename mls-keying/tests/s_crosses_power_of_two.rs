@@ -67,20 +67,10 @@ fn bits_for_every_index(leaves: &BTreeSet<u32>) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Commit(usize),
-    Mls {
-        to: usize,
-        msg: usize,
-    },
-    Ack {
-        to: usize,
-        from_leaf: u32,
-        epoch: u64,
-    },
+    Mls { to: usize, msg: usize },
+    Ack { to: usize, from_leaf: u32, epoch: u64 },
     Send(usize),
-    Frame {
-        to: usize,
-        frame: usize,
-    },
+    Frame { to: usize, frame: usize },
 }
 
 struct Person {
@@ -189,10 +179,7 @@ impl Sim {
         assert_eq!(s, self.expected_s(out.epoch), "epoch {}", out.epoch);
         let ring = self.people[pid].member.keyring();
         assert_eq!(ring.kid_layout(out.epoch).unwrap().sender_bits(), s);
-        self.sender_bits_seen
-            .entry(out.epoch)
-            .or_default()
-            .insert(s);
+        self.sender_bits_seen.entry(out.epoch).or_default().insert(s);
     }
 
     fn drain(&mut self, pid: usize, t: u64) {
@@ -312,10 +299,7 @@ impl Sim {
             Msg::Welcome(bytes) => {
                 let bytes = bytes.clone();
                 let out = self.people[to].member.join(at(t), &bytes).unwrap();
-                assert_eq!(
-                    self.people[to].member.own_leaf_index(),
-                    self.people[to].leaf
-                );
+                assert_eq!(self.people[to].member.own_leaf_index(), self.people[to].leaf);
                 self.people[to].connected = true;
                 self.people[to].sending = true;
                 let phase = self.rng.random_range(0..SEND_EVERY_US);
@@ -350,13 +334,11 @@ impl Sim {
             // The KID, by the RFC's formula with this epoch's S.
             let s = self.expected_s(epoch);
             let leaf = u64::from(self.people[pid].leaf.unwrap());
-            let expected =
-                (context << (u32::from(s) + u32::from(E))) + (leaf << E) + (epoch % (1 << E));
+            let expected = (context << (u32::from(s) + u32::from(E)))
+                + (leaf << E)
+                + (epoch % (1 << E));
             let kid = Header::parse(&wire).unwrap().0.kid;
-            assert_eq!(
-                kid, expected,
-                "sender {pid} epoch {epoch} context {context}"
-            );
+            assert_eq!(kid, expected, "sender {pid} epoch {epoch} context {context}");
             if context == 1 {
                 self.context1_kids.insert((pid, epoch), kid);
             }
@@ -393,12 +375,7 @@ impl Sim {
         let ring = self.people[to].member.keyring_mut();
         ring.handle_timeout(at(t));
         let newest = ring.newest_epoch().unwrap();
-        match ring.decrypt(
-            at(t),
-            frame as u64,
-            &(frame as u64).to_be_bytes(),
-            &mut bytes,
-        ) {
+        match ring.decrypt(at(t), frame as u64, &(frame as u64).to_be_bytes(), &mut bytes) {
             Ok(Received::Plaintext { info, data }) => {
                 let data = data.to_vec();
                 if self.expected_s(newest) != self.expected_s(frame_epoch) {
@@ -511,11 +488,7 @@ fn media_flows_across_every_change_of_s_with_nothing_dropped_or_misattributed() 
     assert!(s_changes_seen >= 4, "{s_changes_seen} KID changes seen");
 
     // Nothing left without an outcome, nothing dropped, nothing misattributed.
-    assert!(
-        sim.buffered.is_empty(),
-        "{} without an outcome",
-        sim.buffered.len()
-    );
+    assert!(sim.buffered.is_empty(), "{} without an outcome", sim.buffered.len());
     assert!(tally.must > 20_000, "{tally:?}");
     assert_eq!(tally.decrypted, tally.must, "{tally:?}");
     assert_eq!(tally.dropped, 0);

@@ -107,8 +107,5 @@ fn blank_leaves_never_truncate_an_index() {
     assert_eq!(layout.split(layout.kid(0, 4, 9).unwrap()).sender_index, 4);
     // A member count reading that is usable (no index truncated) agrees: members at 0..=4 and
     // 6 (5 blank), six members.
-    assert_eq!(
-        sender_bits_for(6),
-        sender_bits_for_leaves([0, 1, 2, 3, 4, 6])
-    );
+    assert_eq!(sender_bits_for(6), sender_bits_for_leaves([0, 1, 2, 3, 4, 6]));
 }

@@ -29,7 +29,7 @@ use sframe_core::{CipherSuite, Receiver, Sender, StaticKeys};
 use sframe_rtp::{
     Depacketizer, DepacketizerConfig, FrameMetadata, MediaReceiver, MediaReceiverConfig,
     MediaSender, MediaSenderConfig, Mode, Origin, Packetizer, PacketizerConfig, Pushed,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+    ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, SrtpContext,
 };
 
 struct CountingAllocator;
@@ -145,7 +145,10 @@ fn sender(profile: SrtpProfile) -> Tx {
         mode: Mode::PerFrame,
         mtu: MTU,
     };
-    let mut sender = MediaSender::new(cfg, Box::new(SrtpContext::sender(&keys(profile)).unwrap()));
+    let mut sender = MediaSender::new(
+        cfg,
+        Box::new(SrtpContext::sender(&keys(profile)).unwrap()),
+    );
     sender.add_stream(SSRC, 0, KID, None).unwrap();
     Tx {
         keys: sframe_keys,

@@ -79,9 +79,7 @@ impl Depacketizer {
             marker: view.marker(),
             // The packet's one copy: the reorder window keeps the payload until its frame is
             // whole (a single-packet frame's buffer is handed on as it is).
-            data: Bytes::copy_from_slice(
-                packet.get(range.start + 1..range.end).unwrap_or_default(),
-            ),
+            data: Bytes::copy_from_slice(packet.get(range.start + 1..range.end).unwrap_or_default()),
             memory: packet.len(),
         };
         let seq = view.sequence_number();
@@ -203,7 +201,10 @@ mod tests {
     #[test]
     fn bad_packets_are_typed_errors_and_counted() {
         let mut d = Depacketizer::new(DepacketizerConfig::default());
-        assert!(matches!(d.push(&[0x80; 5]), Err(Error::Rtp(_))));
+        assert!(matches!(
+            d.push(&[0x80; 5]),
+            Err(Error::Rtp(_))
+        ));
         // A valid header with an empty payload: no descriptor.
         let empty = Bytes::from_static(&[0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(d.push(&empty), Err(Error::Rtp(RtpError::NoDescriptor)));

@@ -36,14 +36,8 @@ pub fn ssrc_base_key_with(
     base_key: &[u8],
     ssrc: u32,
 ) -> Result<Secret, Error> {
-    hkdf_secret(
-        backend,
-        suite,
-        &ssrc.to_be_bytes(),
-        base_key,
-        SSRC_KEY_LABEL,
-    )
-    .map_err(|_| Error::KeyDerivation)
+    hkdf_secret(backend, suite, &ssrc.to_be_bytes(), base_key, SSRC_KEY_LABEL)
+        .map_err(|_| Error::KeyDerivation)
 }
 
 #[cfg(test)]

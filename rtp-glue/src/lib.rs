@@ -113,25 +113,25 @@ pub use codec::{AssembledFrame, Codec, MediaAssembler};
 pub use depacketizer::{Depacketizer, DepacketizerConfig};
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};
-pub use error::{Error, RtpError, SrtpError};
-pub use forwarding::{Counted, ForwardingConfig, ForwardingStats, HoldReason, MediaKind};
-pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
-    DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver, MediaReceiverConfig,
-    MediaReceiverStats, ReceiveOutput,
+    DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver,
+    MediaReceiverConfig, MediaReceiverStats, ReceiveOutput,
 };
 pub use media_sender::{MediaSender, MediaSenderConfig, Transmit};
 pub use metadata::SFRAME_METADATA;
 pub use mode::Mode;
-pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};
 pub use pipeline_error::PipelineError;
+pub use ssrc_keys::SsrcKeys;
+pub use error::{Error, RtpError, SrtpError};
+pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
+pub use packetizer::{FrameMetadata, Packetizer, PacketizerConfig};
 pub use reassembly::{
     Fragment, MAX_DROPOUT, Pushed, ReassembledFrame, Reassembler, ReassemblyConfig, ReassemblyStats,
 };
 pub use rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
+pub use forwarding::{Counted, ForwardingConfig, ForwardingStats, HoldReason, MediaKind};
 pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};
 pub use srtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
-pub use ssrc_keys::SsrcKeys;
 
 /// The `rtp` crate, re-exported for its `Extension` type and codec payloaders.
 pub use rtp;

@@ -303,23 +303,13 @@ impl<O: FrameOpener> MediaReceiver<O> {
         };
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1);
-        let opened = keys.open(
-            now,
-            u64::from(ssrc),
-            token,
-            SFRAME_METADATA,
-            &mut frame.data,
-        );
+        let opened = keys.open(now, u64::from(ssrc), token, SFRAME_METADATA, &mut frame.data);
         match opened {
             Ok(Opened::Plaintext { header, data }) => {
                 let len = data.len();
                 let start = header.len();
                 self.stats.sframe_decrypted += 1;
-                self.plaintext(
-                    place,
-                    header,
-                    Plain::Reassembled(frame.data, start..start + len),
-                );
+                self.plaintext(place, header, Plain::Reassembled(frame.data, start..start + len));
             }
             Ok(Opened::Held) => {
                 self.stats.sframe_held += 1;

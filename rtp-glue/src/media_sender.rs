@@ -225,14 +225,7 @@ impl MediaSender {
         Ok(base..base + len)
     }
 
-    fn enqueue(
-        &mut self,
-        stream: usize,
-        meta: &FrameMetadata,
-        origin: Origin,
-        sealed: Range<usize>,
-        packets: usize,
-    ) {
+    fn enqueue(&mut self, stream: usize, meta: &FrameMetadata, origin: Origin, sealed: Range<usize>, packets: usize) {
         let mut m = self.spare.pop().unwrap_or_default();
         m.clone_from(meta);
         self.queue.push_back(Queued {
@@ -284,17 +277,19 @@ impl MediaSender {
             .map_err(PipelineError::KeySource)?;
         // The SFrame header of any payload of this frame is at most this long: its CTR is
         // below `next + frame.len() + 1` (a payload carries at least one byte).
-        let worst = Header::new(next.kid, next.ctr.saturating_add(frame.len() as u64 + 1));
+        let worst = Header::new(
+            next.kid,
+            next.ctr.saturating_add(frame.len() as u64 + 1),
+        );
         let overhead = worst.len().min(MAX_HEADER_LEN) + keys.suite().tag_len();
         let budget = s.packetizer.payload_budget(meta)?;
-        let codec_budget =
-            budget
-                .checked_sub(overhead)
-                .filter(|b| *b > 0)
-                .ok_or(Error::MtuTooSmall {
-                    mtu: self.config.mtu,
-                    overhead: self.config.mtu - budget + overhead,
-                })?;
+        let codec_budget = budget
+            .checked_sub(overhead)
+            .filter(|b| *b > 0)
+            .ok_or(Error::MtuTooSmall {
+                mtu: self.config.mtu,
+                overhead: self.config.mtu - budget + overhead,
+            })?;
         let payloader = s
             .payloader
             .as_deref_mut()
@@ -343,10 +338,9 @@ impl MediaSender {
             end: last,
             origin: q.origin,
         };
-        let written =
-            stream
-                .packetizer
-                .write_packet(&q.meta, d, q.meta.marker && last, piece, buf)?;
+        let written = stream
+            .packetizer
+            .write_packet(&q.meta, d, q.meta.marker && last, piece, buf)?;
         q.sent += 1;
         let ssrc = stream.ssrc;
         if last && let Some(done) = self.queue.pop_front() {

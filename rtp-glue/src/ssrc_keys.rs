@@ -43,11 +43,7 @@ impl SsrcKeys {
     }
 
     /// No streams yet, with an explicit backend and receiver configuration.
-    pub fn with_config(
-        suite: CipherSuite,
-        backend: Backend,
-        receiver_config: ReceiverConfig,
-    ) -> Self {
+    pub fn with_config(suite: CipherSuite, backend: Backend, receiver_config: ReceiverConfig) -> Self {
         Self {
             suite,
             backend,
@@ -106,10 +102,7 @@ impl SsrcKeys {
     /// [`Error::UnknownStream`]; [`Error::SFrame`] if the stream's key does not ratchet (then
     /// nothing changes).
     pub fn ratchet(&mut self, ssrc: u32) -> Result<u64, Error> {
-        let s = self
-            .senders
-            .get_mut(&ssrc)
-            .ok_or(Error::UnknownStream(ssrc))?;
+        let s = self.senders.get_mut(&ssrc).ok_or(Error::UnknownStream(ssrc))?;
         s.kid = s.sender.ratchet(s.kid)?;
         Ok(s.kid)
     }
@@ -131,12 +124,7 @@ impl SsrcKeys {
     ///
     /// # Errors
     /// [`Error::KeyDerivation`]; [`Error::SFrame`] if the KID is in use for this SSRC.
-    pub fn add_receive_stream(
-        &mut self,
-        ssrc: u32,
-        kid: u64,
-        base_key: &[u8],
-    ) -> Result<(), Error> {
+    pub fn add_receive_stream(&mut self, ssrc: u32, kid: u64, base_key: &[u8]) -> Result<(), Error> {
         let key = ssrc_base_key_with(self.backend, self.suite, base_key, ssrc)?;
         self.receiver(ssrc).add_key(kid, key.expose())?;
         Ok(())
@@ -166,9 +154,7 @@ impl SsrcKeys {
 
     fn send_stream(&mut self, stream: u64) -> Result<&mut SendStream, Error> {
         let ssrc = u32::try_from(stream).map_err(|_| Error::InvalidConfig("an SSRC is 32 bits"))?;
-        self.senders
-            .get_mut(&ssrc)
-            .ok_or(Error::UnknownStream(ssrc))
+        self.senders.get_mut(&ssrc).ok_or(Error::UnknownStream(ssrc))
     }
 }
 
@@ -256,11 +242,7 @@ mod tests {
             rx.open(Duration::ZERO, 2, 0, &[], &mut frame[..len]),
             Ok(Opened::Plaintext { .. })
         ));
-        assert_eq!(
-            keys.ratchet(1).map_err(|_| ()),
-            Err(()),
-            "a plain key does not ratchet"
-        );
+        assert_eq!(keys.ratchet(1).map_err(|_| ()), Err(()), "a plain key does not ratchet");
         assert_eq!(keys.send_kid(1), Some(7), "and stays as it was");
     }
 }

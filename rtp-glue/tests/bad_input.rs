@@ -10,8 +10,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sframe_rtp::{
-    Depacketizer, DepacketizerConfig, Error, Pushed, ReassemblyConfig, RtpError, Sfu, SrtpContext,
-    SrtpError, SrtpKeys, SrtpProfile,
+    Depacketizer, DepacketizerConfig, Error, Pushed, ReassemblyConfig,
+    RtpError, Sfu, SrtpContext, SrtpError, SrtpKeys, SrtpProfile,
 };
 
 const SSRC: u32 = 0x0BAD;
@@ -120,7 +120,9 @@ proptest! {
 fn inconsistent_s_e_t_descriptors() {
     let mut d = Depacketizer::new(DepacketizerConfig::default());
     let push = |d: &mut Depacketizer, seq: u16, desc: u8, pt: u8| {
-        d.push(&rtp(seq, pt, &[desc, seq as u8])).unwrap().1
+        d.push(&rtp(seq, pt, &[desc, seq as u8]))
+            .unwrap()
+            .1
     };
     // S, then a middle with T = 1, then E with T = 0: one run, mixed T: dropped.
     assert_eq!(push(&mut d, 1, 0x80, 96), Pushed::Pending);

@@ -11,7 +11,9 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys};
+use sframe_core::{
+    CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent, StaticKeys,
+};
 use sframe_rtp::{
     Codec, Depacketizer, DepacketizerConfig, Error, FrameDrop, FrameKind, FrameMetadata,
     MediaReceiver, MediaReceiverConfig, MediaReceiverStats, MediaSender, MediaSenderConfig, Mode,
@@ -250,12 +252,7 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub fn add_stream(
-        &mut self,
-        ssrc: u32,
-        first_seq: u16,
-        codec: Option<Codec>,
-    ) -> Result<(), Error> {
+    pub fn add_stream(&mut self, ssrc: u32, first_seq: u16, codec: Option<Codec>) -> Result<(), Error> {
         let key_stream = match &mut self.keys {
             TestKeys::Shared(_) => self.kid,
             TestKeys::PerSsrc(k) => {

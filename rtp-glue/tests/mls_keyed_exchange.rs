@@ -12,7 +12,7 @@ use sframe_core::CipherSuite;
 use sframe_mls::{EpochKeys, Event, Keyring, KeyringConfig};
 use sframe_rtp::{
     FrameMetadata, MediaEndpoint, MediaReceiverConfig, MediaSenderConfig, Mode, Output, Sfu,
-    SrtpContext, SrtpKeys, SrtpProfile,
+    SrtpKeys, SrtpProfile, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -124,18 +124,10 @@ fn payload(ssrc: u32, i: u32, len: usize) -> Vec<u8> {
 }
 
 /// Carries everything queued at the SFU to the other member.
-fn deliver(
-    sfu: &mut Sfu,
-    wire: &mut Vec<(u32, Vec<u8>)>,
-    members: &mut [Member; 2],
-    now: Duration,
-) {
+fn deliver(sfu: &mut Sfu, wire: &mut Vec<(u32, Vec<u8>)>, members: &mut [Member; 2], now: Duration) {
     for (from, packet) in wire.drain(..) {
         for (to, mut fwd) in sfu.receive(from, &packet).unwrap().out {
-            members[to as usize]
-                .ep
-                .handle_packet(now, &mut fwd)
-                .unwrap();
+            members[to as usize].ep.handle_packet(now, &mut fwd).unwrap();
         }
     }
 }
@@ -180,11 +172,7 @@ fn run(mode: Mode) {
     // under epoch 1 until Bob acknowledges; to exercise holding, Alice is told Bob
     // acknowledged early (as a faster path of the application would), so her frames under
     // epoch 2 reach Bob before Bob has the epoch.
-    members[0]
-        .ep
-        .keys_mut()
-        .add_epoch(ms(now), epoch(2, 0))
-        .unwrap();
+    members[0].ep.keys_mut().add_epoch(ms(now), epoch(2, 0)).unwrap();
     members[0].ep.keys_mut().acknowledge(ms(now), 1, 2);
     for i in 10..15 {
         now += 20;
@@ -193,21 +181,13 @@ fn run(mode: Mode) {
     let held = members[1].ep.receiver().held();
     assert!(held > 0, "Bob holds Alice's epoch-2 frames");
     let before = members[1].got.len();
-    members[1]
-        .ep
-        .keys_mut()
-        .add_epoch(ms(now), epoch(2, 1))
-        .unwrap();
+    members[1].ep.keys_mut().add_epoch(ms(now), epoch(2, 1)).unwrap();
     members[1].ep.keys_mut().acknowledge(ms(now), 0, 2);
     members[1].drain(1, &mut wire);
     assert_eq!(members[1].ep.receiver().held(), 0, "all released");
     // Alice's 5 audio and 5 video frames under epoch 2 (per-packet mode: held payload by
     // payload, assembled once released).
-    assert_eq!(
-        members[1].got.len(),
-        before + 10,
-        "released through the same drain"
-    );
+    assert_eq!(members[1].got.len(), before + 10, "released through the same drain");
     for i in 15..25 {
         now += 20;
         step(&mut members, &mut sfu, &mut wire, i, now);

@@ -13,7 +13,8 @@ use rtp::codecs::h264::H264Packet;
 use rtp::header::{EXTENSION_PROFILE_ONE_BYTE, Extension};
 use rtp::packetizer::Depacketizer;
 use sframe_rtp::{
-    Codec, Descriptor, Error, FrameMetadata, Mode, Origin, RtpView, SrtpContext, SrtpProfile, rtp,
+    Codec, Descriptor, Error, FrameMetadata, Mode, Origin, RtpView,
+    SrtpProfile, SrtpContext, rtp,
 };
 
 fn metadata(pt: u8, ts: u32, marker: bool) -> FrameMetadata {

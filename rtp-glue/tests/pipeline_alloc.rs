@@ -17,8 +17,8 @@ use std::time::Duration;
 use sframe_core::CipherSuite;
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 use sframe_rtp::{
-    Error, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+    Error, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SrtpTransform, SrtpContext,
 };
 
 struct CountingAllocator;
@@ -129,9 +129,7 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
             mode: Mode::PerFrame,
             mtu: 1200,
         },
-        Box::new(Counted(Box::new(
-            SrtpContext::sender(&srtp_keys(profile)).unwrap(),
-        ))),
+        Box::new(Counted(Box::new(SrtpContext::sender(&srtp_keys(profile)).unwrap()))),
     );
     tx.add_stream(SSRC, 0, CONTEXT, None).unwrap();
     let mut rx: MediaReceiver<Keyring> = MediaReceiver::new(
@@ -167,8 +165,7 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
         send(&mut tx, &mut alice, i, &mut warm);
     }
     for p in &warm {
-        rx.handle_packet(&mut bob, Duration::ZERO, &mut p.clone())
-            .unwrap();
+        rx.handle_packet(&mut bob, Duration::ZERO, &mut p.clone()).unwrap();
         while rx.poll_output(&mut bob).is_some() {}
     }
     // Send, counted: the packets are not kept (keeping them would allocate).
@@ -213,43 +210,23 @@ fn counts(profile: SrtpProfile, frame_len: usize) -> [u64; 6] {
     }
     let (recv_total, recv_srtp) = (allocations() - a0, srtp_allocations() - s0);
     assert_eq!(delivered, u64::from(frames), "every frame decrypted");
-    [
-        send_total,
-        send_srtp,
-        recv_total,
-        recv_srtp,
-        packets,
-        u64::from(frames),
-    ]
+    [send_total, send_srtp, recv_total, recv_srtp, packets, u64::from(frames)]
 }
 
 #[test]
 fn mls_keyed_pipeline_allocations_per_packet() {
     for profile in SrtpProfile::ALL {
         for len in [160, 1100, 5000, 20_000] {
-            let [
-                send_total,
-                send_srtp_n,
-                recv_total,
-                recv_srtp_n,
-                packets,
-                frames,
-            ] = counts(profile, len);
+            let [send_total, send_srtp_n, recv_total, recv_srtp_n, packets, frames] =
+                counts(profile, len);
             let per = |n: u64| n as f64 / packets as f64;
-            let (send, send_srtp, recv, recv_srtp) = (
-                per(send_total),
-                per(send_srtp_n),
-                per(recv_total),
-                per(recv_srtp_n),
-            );
+            let (send, send_srtp, recv, recv_srtp) =
+                (per(send_total), per(send_srtp_n), per(recv_total), per(recv_srtp_n));
             println!(
                 "{profile:?} {len} B: send {send:.2}/packet (SRTP {send_srtp:.2}), \
                  receive {recv:.2}/packet (SRTP {recv_srtp:.2})"
             );
-            assert_eq!(
-                send_total, send_srtp_n,
-                "{profile:?} {len} B: the pipeline's own send path"
-            );
+            assert_eq!(send_total, send_srtp_n, "{profile:?} {len} B: the pipeline's own send path");
             // Receive: the reorder window keeps one copy of each packet's payload until its
             // frame is whole (a single-packet frame's copy is handed on as it is), and a frame
             // of several packets is gathered into one buffer: at most one allocation per

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use sframe_core::{CipherSuite, RatchetKid};
 use sframe_rtp::{
-    Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile, SsrcKeys,
+    Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SsrcKeys, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes256GcmSha512_128;

@@ -22,7 +22,10 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::*;
-use sframe_rtp::{Codec, Error, FrameMetadata, Mode, Sfu, SrtpContext, SrtpError, SrtpProfile};
+use sframe_rtp::{
+    Codec, Error, FrameMetadata, Mode, Sfu,
+    SrtpError, SrtpProfile, SrtpContext,
+};
 
 const SECONDS: u64 = 30;
 const PARTICIPANTS: [u32; 3] = [1, 2, 3];

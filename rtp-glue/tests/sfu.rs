@@ -7,7 +7,10 @@
 mod common;
 
 use common::*;
-use sframe_rtp::{Codec, Error, FrameMetadata, Mode, Sfu, SrtpContext, SrtpError, SrtpProfile};
+use sframe_rtp::{
+    Codec, Error, FrameMetadata, Mode, Sfu,
+    SrtpContext, SrtpError, SrtpProfile,
+};
 
 const MAGIC: &[u8] = b"\xa5PLAINTEXT-MEDIA\x5a";
 

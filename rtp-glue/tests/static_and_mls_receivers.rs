@@ -10,8 +10,8 @@ use std::time::Duration;
 use sframe_core::{CipherSuite, FrameOpener, StaticKeys};
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig};
 use sframe_rtp::{
-    Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
-    ReceiveOutput, SrtpContext, SrtpKeys, SrtpProfile,
+    Codec, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig,
+    Mode, ReceiveOutput, SrtpKeys, SrtpProfile, SrtpContext,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -43,8 +43,7 @@ where
     O::Error: std::fmt::Debug,
     O::Event: std::fmt::Debug,
 {
-    rx.handle_packet(keys, Duration::ZERO, &mut packet.to_vec())
-        .unwrap();
+    rx.handle_packet(keys, Duration::ZERO, &mut packet.to_vec()).unwrap();
     let mut out = Vec::new();
     while let Some(o) = rx.poll_output(keys) {
         match o {
@@ -60,10 +59,7 @@ fn run(mode: Mode) {
     let config = KeyringConfig::new(SUITE);
     let mut alice = Keyring::new(config).unwrap();
     alice
-        .add_epoch(
-            Duration::ZERO,
-            EpochKeys::new(3, &BASE, Some(2), [0, 1, 2]).unwrap(),
-        )
+        .add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, Some(2), [0, 1, 2]).unwrap())
         .unwrap();
     let context = 1;
     let kid = alice.send_kid_for(context).unwrap();
@@ -74,11 +70,8 @@ fn run(mode: Mode) {
     tx.add_stream(0x5EED, 7, context, Some(Codec::Vp8)).unwrap();
 
     let mut bob = Keyring::new(config).unwrap();
-    bob.add_epoch(
-        Duration::ZERO,
-        EpochKeys::new(3, &BASE, Some(0), [0, 1, 2]).unwrap(),
-    )
-    .unwrap();
+    bob.add_epoch(Duration::ZERO, EpochKeys::new(3, &BASE, Some(0), [0, 1, 2]).unwrap())
+        .unwrap();
     let mut bob_rx = receiver::<Keyring>();
     let mut carol = StaticKeys::new(SUITE);
     carol.receiver.add_key(kid, &BASE).unwrap();
@@ -88,9 +81,7 @@ fn run(mode: Mode) {
     let (mut to_bob, mut to_carol) = (Vec::new(), Vec::new());
     let mut sent = Vec::new();
     for i in 0..30u32 {
-        let frame: Vec<u8> = (0..(100 + i as usize * 150))
-            .map(|j| (j ^ i as usize) as u8)
-            .collect();
+        let frame: Vec<u8> = (0..(100 + i as usize * 150)).map(|j| (j ^ i as usize) as u8).collect();
         let meta = FrameMetadata {
             payload_type: 96,
             timestamp: i * 3000,

@@ -83,7 +83,9 @@ pub use key::{
     Aead, KeySchedule, KidKey, KidKeyDeriver, MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret,
     derive_subkeys, hkdf_secret, nonce, ratchet_base_key,
 };
-pub use key_source::{FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys};
+pub use key_source::{
+    FrameOpener, FrameSealer, Opened, OpenerEvent, ReleasedFrame, StaticKeys,
+};
 pub use ratchet::{RatchetKid, RatchetPolicy};
 pub use receiver::{REMEMBERED_KIDS, Receiver, ReceiverConfig};
 pub use replay::{ReplayCheck, ReplayWindow};

@@ -361,8 +361,7 @@ impl Receiver {
         metadata: &[u8],
         frame: &'a mut [u8],
     ) -> Result<&'a mut [u8], Error> {
-        self.decrypt_with_header(metadata, frame)
-            .map(|(_, data)| data)
+        self.decrypt_with_header(metadata, frame).map(|(_, data)| data)
     }
 
     /// As [`Receiver::decrypt_in_place`], and returns the frame's header too (no second
