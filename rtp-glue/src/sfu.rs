@@ -384,13 +384,17 @@ impl Sfu {
             let mut packet = plain.to_vec();
             if let (false, Some(v)) = (via_slot, verdict)
                 && v.seq_offset != 0
-            {
-                rewrite_header(
+                && rewrite_header(
                     &mut packet,
                     info.ssrc,
                     info.seq.wrapping_sub(v.seq_offset),
                     info.timestamp,
-                )?;
+                )
+                .is_err()
+            {
+                // Cannot happen: `read` parsed this header. Skipped, never half-sent to the
+                // other destinations.
+                continue;
             }
             if via_slot {
                 let Some((ssrc, seq, ts)) = rewritten else {
