@@ -139,7 +139,9 @@ pub struct MlsMember {
     signer: SignatureKeyPair,
     credential: CredentialWithKey,
     group: Option<MlsGroup>,
-    staged: Option<StagedCommit>,
+    /// The commit [`MlsMember::stage_commit`] holds, with the leaves it adds (predicted once,
+    /// when staging, so that merging does not list the roster again).
+    staged: Option<(StagedCommit, Vec<u32>)>,
     removed: bool,
     keyring: Keyring,
     roster_corrections: u64,
@@ -591,7 +593,7 @@ impl MlsMember {
                 .epoch_authenticator()
                 .and_then(|a| SecurityCode::from_authenticator(epoch, a.as_slice()));
         }
-        self.staged = Some(*staged);
+        self.staged = Some((*staged, added.clone()));
         Ok(CommitOutcome {
             epoch,
             added,
@@ -607,13 +609,10 @@ impl MlsMember {
     /// # Errors
     /// [`MlsError::NothingToMerge`]; [`MlsError::Local`].
     pub fn merge_staged_commit(&mut self) -> Result<CommitOutcome, MlsError> {
-        let staged = self.staged.take().ok_or(MlsError::NothingToMerge)?;
+        let (staged, added) = self.staged.take().ok_or(MlsError::NothingToMerge)?;
         let removed = removed_leaves(&staged);
-        let added_count = staged.add_proposals().count();
         let self_removed = staged.self_removed();
         let group = self.group.as_mut().ok_or(MlsError::NoGroup)?;
-        let before: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
-        let (_, added) = predict_roster(&before, &removed, added_count);
         group
             .merge_staged_commit(&self.provider, staged)
             .map_err(local)?;
