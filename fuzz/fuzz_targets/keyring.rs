@@ -779,7 +779,10 @@ impl Run {
                     ),
                     None => {
                         assert_eq!(result, Ok(()));
-                        assert_eq!(self.ring.members(epoch), Some(&roster[..]));
+                        assert_eq!(
+                            self.ring.members(epoch).map(|r| r.to_vec()),
+                            Some(roster.clone())
+                        );
                     }
                 }
             }
@@ -935,7 +938,11 @@ impl Run {
     /// A genuine frame of held `epoch` was refused with `e`: only a replay, or a peer not in
     /// the roster, explains it.
     fn check_genuine_refusal(&self, epoch: u64, e: Error) {
-        let roster = self.ring.members(epoch).unwrap_or(&[]);
+        let roster = self
+            .ring
+            .members(epoch)
+            .map(|r| r.to_vec())
+            .unwrap_or_default();
         assert!(
             matches!(e, Error::Frame(sframe_core::SframeError::Replay { .. }))
                 || (matches!(

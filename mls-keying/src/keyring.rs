@@ -12,6 +12,7 @@ use sframe_core::{
 use crate::Error;
 use crate::kid::{KidLayout, KidParts, sender_bits_for_leaves};
 use crate::pending::{Pending, PendingFrame, PendingLimits};
+use crate::roster::Roster;
 
 /// How a [`Keyring`] behaves. Times are durations on the caller's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,12 +87,16 @@ impl KeyringConfig {
 /// One MLS epoch as the keyring needs it: the exported base key, the roster (leaf indices of
 /// the members), the own leaf index, and the KID's `S`, which RFC 9605 section 5.2 derives
 /// from the epoch's group (see [`sender_bits_for_leaves`](crate::sender_bits_for_leaves)).
+///
+/// Nothing here or in [`Keyring::add_epoch`] is done per member when the roster comes as a
+/// [`Roster::dense`] ([`EpochKeys::from_roster`]): a 50,000-member epoch installs in the time
+/// and memory of a 2-member one. Receive keys are derived per sender on its first frame.
 pub struct EpochKeys {
     epoch: u64,
     base_key: Secret,
     sender_bits: u8,
     own_index: Option<u32>,
-    members: Vec<u32>,
+    members: Roster,
     /// Leaves the commit that made this epoch removed (a joiner may take the same leaf again
     /// in the same commit, so the roster alone cannot tell).
     removed: Vec<u32>,
@@ -126,10 +131,21 @@ impl EpochKeys {
         own_index: Option<u32>,
         members: impl IntoIterator<Item = u32>,
     ) -> Result<Self, Error> {
-        let mut members: Vec<u32> = members.into_iter().collect();
-        members.sort_unstable();
-        members.dedup();
-        let sender_bits = sender_bits_for_leaves(members.iter().copied());
+        Self::from_roster(epoch, base_key, own_index, Roster::from_leaves(members))
+    }
+
+    /// As [`EpochKeys::new`], with the roster already built (e.g. [`Roster::dense`] from the
+    /// tree's width and its blank leaves): no work per member.
+    ///
+    /// # Errors
+    /// As [`EpochKeys::new`].
+    pub fn from_roster(
+        epoch: u64,
+        base_key: &[u8],
+        own_index: Option<u32>,
+        members: Roster,
+    ) -> Result<Self, Error> {
+        let sender_bits = sender_bits_for_leaves(members.max_leaf());
         let max = KidLayout::new(0, sender_bits)?.max_sender_index();
         if let Some(sender_index) = own_index.filter(|&own| own > max) {
             return Err(Error::SenderIndexOutOfRange { sender_index, max });
@@ -175,11 +191,12 @@ impl EpochKeys {
     /// member's (or the own) index does not fit in it.
     pub fn with_sender_bits(mut self, sender_bits: u8) -> Result<Self, Error> {
         let max = KidLayout::new(0, sender_bits)?.max_sender_index();
-        if let Some(&sender_index) = self
+        if let Some(sender_index) = self
             .members
-            .iter()
-            .chain(self.own_index.iter())
-            .find(|&&i| i > max)
+            .max_leaf()
+            .into_iter()
+            .chain(self.own_index)
+            .find(|&i| i > max)
         {
             return Err(Error::SenderIndexOutOfRange { sender_index, max });
         }
@@ -354,7 +371,7 @@ struct EpochSlot {
     unproven: VecDeque<KidKey>,
     layout: KidLayout,
     own_index: Option<u32>,
-    members: Vec<u32>,
+    members: Roster,
     sender: Sender,
     receiver: Receiver,
     /// When a newer epoch became known.
@@ -375,7 +392,7 @@ impl core::fmt::Debug for EpochSlot {
 
 impl EpochSlot {
     fn is_member(&self, index: u32) -> bool {
-        self.members.binary_search(&index).is_ok()
+        self.members.contains(index)
     }
 }
 
@@ -418,6 +435,9 @@ pub struct Keyring {
     switch_deadline: Option<Duration>,
     /// The newest epoch each member (leaf index) acknowledged.
     acks: HashMap<u32, u64>,
+    /// Members whose acknowledgement named an epoch newer than the newest held when it came:
+    /// the only acknowledgements a new epoch can find already given.
+    acked_ahead: Vec<u32>,
     /// Members of the newest epoch (other than this one) that have not acknowledged it.
     unacked: usize,
     pending: Pending,
@@ -438,6 +458,7 @@ impl Keyring {
             sending: None,
             switch_deadline: None,
             acks: HashMap::new(),
+            acked_ahead: Vec::new(),
             unacked: 0,
             pending: Pending::new(config.pending),
             events: VecDeque::new(),
@@ -486,8 +507,8 @@ impl Keyring {
     }
 
     /// The roster of `epoch`, if held.
-    pub fn members(&self, epoch: u64) -> Option<&[u32]> {
-        self.slot(epoch).map(|s| s.members.as_slice())
+    pub fn members(&self, epoch: u64) -> Option<&Roster> {
+        self.slot(epoch).map(|s| &s.members)
     }
 
     /// How KIDs of `epoch` are laid out (its `E` and its own `S`), if held: to tell which
@@ -513,11 +534,9 @@ impl Keyring {
             .iter_mut()
             .find(|s| s.epoch == epoch)
             .ok_or(Error::InvalidConfig("set_members: epoch not held"))?;
-        let mut members: Vec<u32> = members.into_iter().collect();
-        members.sort_unstable();
-        members.dedup();
+        let members = Roster::from_leaves(members);
         let max = slot.layout.max_sender_index();
-        if let Some(&sender_index) = members.iter().find(|&&m| m > max) {
+        if let Some(sender_index) = members.max_leaf().filter(|&m| m > max) {
             return Err(Error::SenderIndexOutOfRange { sender_index, max });
         }
         slot.members = members;
@@ -590,7 +609,7 @@ impl Keyring {
             || self
                 .sending
                 .and_then(|e| self.slot(e))
-                .is_some_and(|old| old.members.iter().any(|m| !slot.is_member(*m)));
+                .is_some_and(|old| !old.members.is_subset_of(&slot.members));
         let epoch = slot.epoch;
         let low = layout.epoch_low(epoch);
         let mut forced = false;
@@ -612,7 +631,7 @@ impl Keyring {
             old.superseded_at.get_or_insert(now);
         }
         self.epochs.push(slot);
-        self.recount_unacked();
+        self.count_unacked_of_new_epoch();
         self.events.push_back(Event::EpochReady { epoch });
         for frame in self.pending.take_epoch(low) {
             self.decrypt_buffered(frame);
@@ -650,6 +669,11 @@ impl Keyring {
             self.acks.insert(sender_index, p);
             return;
         }
+        let newest_held = self.newest_epoch();
+        let was_ahead = previous.is_some_and(|p| newest_held.is_none_or(|n| p > n));
+        if !was_ahead && newest_held.is_none_or(|n| epoch > n) {
+            self.acked_ahead.push(sender_index);
+        }
         if let Some(newest) = self.epochs.last()
             && epoch >= newest.epoch
             && previous.is_none_or(|p| p < newest.epoch)
@@ -661,14 +685,41 @@ impl Keyring {
         self.maybe_switch(now);
     }
 
-    /// Counts the members of the newest epoch still to acknowledge it (O(members), once per
-    /// epoch; each acknowledgement then costs O(log members)).
+    /// Counts the members of a just-added newest epoch still to acknowledge it, from the
+    /// acknowledgements that came ahead of it: O(those), nothing per member.
+    fn count_unacked_of_new_epoch(&mut self) {
+        let Some(newest) = self.epochs.last() else {
+            self.unacked = 0;
+            return;
+        };
+        let acks = &self.acks;
+        let acked = |m: &u32| acks.get(m).is_some_and(|&e| e >= newest.epoch);
+        let own_member = newest
+            .own_index
+            .is_some_and(|own| newest.members.contains(own));
+        let already = self
+            .acked_ahead
+            .iter()
+            .filter(|&&m| Some(m) != newest.own_index && newest.members.contains(m))
+            .filter(|m| acked(m))
+            .count();
+        self.unacked = newest
+            .members
+            .len()
+            .saturating_sub(usize::from(own_member) + already);
+        let epoch = newest.epoch;
+        self.acked_ahead
+            .retain(|m| acks.get(m).is_some_and(|&e| e > epoch));
+    }
+
+    /// Counts the members of the newest epoch still to acknowledge it, walking its roster
+    /// (for [`Keyring::set_members`], which is given the roster member by member anyway).
     fn recount_unacked(&mut self) {
         self.unacked = self.epochs.last().map_or(0, |newest| {
             newest
                 .members
                 .iter()
-                .filter(|&&m| Some(m) != newest.own_index)
+                .filter(|&m| Some(m) != newest.own_index)
                 .filter(|m| self.acks.get(m).is_none_or(|&e| e < newest.epoch))
                 .count()
         });
@@ -736,6 +787,7 @@ impl Keyring {
         self.sending = None;
         self.switch_deadline = None;
         self.acks.clear();
+        self.acked_ahead.clear();
         self.unacked = 0;
     }
 

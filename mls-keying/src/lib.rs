@@ -81,6 +81,7 @@ mod kid;
 #[cfg(feature = "openmls")]
 mod member;
 mod pending;
+mod roster;
 mod security_code;
 
 pub(crate) use error::Error;
@@ -96,4 +97,5 @@ pub use kid::{
 #[cfg(feature = "openmls")]
 pub use member::{CommitOutcome, MemberConfig, MlsError, MlsMember, OutgoingCommit};
 pub use pending::PendingLimits;
+pub use roster::Roster;
 pub use security_code::{SECURITY_CODE_GROUPS, SecurityCode};

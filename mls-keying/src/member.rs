@@ -13,8 +13,9 @@ use std::time::Duration;
 use openmls::prelude::{
     BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup,
     MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
-    OpenMlsProvider, ProcessedMessageContent, ProtocolVersion, StagedCommit, StagedWelcome,
-    tls_codec::Deserialize,
+    OpenMlsProvider, ProcessedMessageContent, ProtocolVersion, RatchetTreeIn, StagedCommit,
+    StagedWelcome,
+    tls_codec::{Deserialize, Serialize},
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -138,10 +139,14 @@ pub struct MlsMember {
     signer: SignatureKeyPair,
     credential: CredentialWithKey,
     group: Option<MlsGroup>,
-    staged: Option<StagedCommit>,
+    /// The commit [`MlsMember::stage_commit`] holds, with the leaves it adds (predicted once,
+    /// when staging, so that merging does not list the roster again).
+    staged: Option<(StagedCommit, Vec<u32>)>,
     removed: bool,
     keyring: Keyring,
     roster_corrections: u64,
+    /// Whether Welcomes this member creates carry the ratchet tree (RFC 9420 section 12.4.3.3).
+    tree_in_welcome: bool,
 }
 
 impl core::fmt::Debug for MlsMember {
@@ -182,6 +187,7 @@ impl MlsMember {
             removed: false,
             keyring,
             roster_corrections: 0,
+            tree_in_welcome: true,
         })
     }
 
@@ -253,6 +259,44 @@ impl MlsMember {
             .map_err(local)
     }
 
+    /// Whether the Welcomes of this member's commits carry the ratchet tree (the default) or
+    /// leave it to the delivery service, which hands joiners [`MlsMember::ratchet_tree`] with
+    /// the Welcome (a Welcome then stays small however large the group). Applies to the
+    /// current group at once and to groups created or joined later.
+    ///
+    /// # Errors
+    /// [`MlsError::Local`] if openmls cannot store the setting.
+    pub fn set_ratchet_tree_in_welcome(&mut self, include: bool) -> Result<(), MlsError> {
+        self.tree_in_welcome = include;
+        let config = self.join_config();
+        if let Some(group) = self.group.as_mut() {
+            group
+                .set_configuration(self.provider.storage(), &config)
+                .map_err(local)?;
+        }
+        Ok(())
+    }
+
+    fn join_config(&self) -> MlsGroupJoinConfig {
+        MlsGroupJoinConfig::builder()
+            .use_ratchet_tree_extension(self.tree_in_welcome)
+            .build()
+    }
+
+    /// The merged group's ratchet tree, serialized as RFC 9420 section 12.4.3.3 defines it
+    /// (`optional<Node> ratchet_tree<V>`): what a delivery service gives a joiner with a
+    /// Welcome that does not carry the tree ([`MlsMember::join_with_ratchet_tree`]).
+    ///
+    /// # Errors
+    /// [`MlsError::NoGroup`]; [`MlsError::Local`].
+    pub fn ratchet_tree(&self) -> Result<Vec<u8>, MlsError> {
+        let group = self.group.as_ref().ok_or(MlsError::NoGroup)?;
+        group
+            .export_ratchet_tree()
+            .tls_serialize_detached()
+            .map_err(local)
+    }
+
     /// Creates a group with this member alone (epoch 0) and gives epoch 0 to the keyring.
     ///
     /// # Errors
@@ -260,7 +304,7 @@ impl MlsMember {
     pub fn create_group(&mut self, now: Duration) -> Result<(), MlsError> {
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(self.config.ciphersuite)
-            .use_ratchet_tree_extension(true)
+            .use_ratchet_tree_extension(self.tree_in_welcome)
             .build();
         let group = MlsGroup::new(
             &self.provider,
@@ -298,15 +342,46 @@ impl MlsMember {
     /// [`MlsError::Malformed`] if the bytes are not a Welcome; [`MlsError::Rejected`] if
     /// openmls refuses it; [`MlsError::Keyring`]. Nothing changes on error.
     pub fn join(&mut self, now: Duration, welcome: &[u8]) -> Result<CommitOutcome, MlsError> {
+        self.join_from(now, welcome, None)
+    }
+
+    /// Joins from a Welcome that does not carry the ratchet tree, with the tree the delivery
+    /// service supplied (serialized as [`MlsMember::ratchet_tree`] gives it). openmls checks
+    /// the tree against the Welcome's group context (its tree hash) before the group or the
+    /// keyring changes.
+    ///
+    /// openmls 0.9.2 deletes the joiner's key package from its storage as soon as it starts on
+    /// a Welcome, before it looks at the tree: after a refused attempt (no tree, a wrong
+    /// tree) the same Welcome cannot be used again, the joiner needs a new one.
+    ///
+    /// # Errors
+    /// [`MlsError::Malformed`] if the bytes are not a Welcome or a ratchet tree (openmls is
+    /// not called); [`MlsError::Rejected`] if openmls refuses them (e.g. a tree that does not
+    /// match); [`MlsError::Keyring`]. The group and keyring are unchanged on error.
+    pub fn join_with_ratchet_tree(
+        &mut self,
+        now: Duration,
+        welcome: &[u8],
+        ratchet_tree: &[u8],
+    ) -> Result<CommitOutcome, MlsError> {
+        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        self.join_from(now, welcome, Some(tree))
+    }
+
+    fn join_from(
+        &mut self,
+        now: Duration,
+        welcome: &[u8],
+        tree: Option<RatchetTreeIn>,
+    ) -> Result<CommitOutcome, MlsError> {
         let msg = MlsMessageIn::tls_deserialize_exact(welcome)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
         let MlsMessageBodyIn::Welcome(welcome) = msg.extract() else {
             return Err(MlsError::Malformed("not a Welcome".into()));
         };
-        let join_config = MlsGroupJoinConfig::builder()
-            .use_ratchet_tree_extension(true)
-            .build();
-        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config, welcome, None)
+        let join_config = self.join_config();
+        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config, welcome, tree)
             .map_err(|e| MlsError::Rejected(e.to_string()))?;
         let epoch = staged.group_context().epoch().as_u64();
         let base_key = Zeroizing::new(
@@ -391,8 +466,9 @@ impl MlsMember {
             return Err(MlsError::Removed);
         }
         let group = group.as_mut().ok_or(MlsError::NoGroup)?;
-        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
-        if let Some(&bad) = removes.iter().find(|r| !current.contains(r)) {
+        let mut current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        current.sort_unstable();
+        if let Some(&bad) = removes.iter().find(|r| current.binary_search(r).is_err()) {
             return Err(MlsError::Rejected(format!("leaf {bad} is not a member")));
         }
         let bundle = group
@@ -517,7 +593,7 @@ impl MlsMember {
                 .epoch_authenticator()
                 .and_then(|a| SecurityCode::from_authenticator(epoch, a.as_slice()));
         }
-        self.staged = Some(*staged);
+        self.staged = Some((*staged, added.clone()));
         Ok(CommitOutcome {
             epoch,
             added,
@@ -533,13 +609,10 @@ impl MlsMember {
     /// # Errors
     /// [`MlsError::NothingToMerge`]; [`MlsError::Local`].
     pub fn merge_staged_commit(&mut self) -> Result<CommitOutcome, MlsError> {
-        let staged = self.staged.take().ok_or(MlsError::NothingToMerge)?;
+        let (staged, added) = self.staged.take().ok_or(MlsError::NothingToMerge)?;
         let removed = removed_leaves(&staged);
-        let added_count = staged.add_proposals().count();
         let self_removed = staged.self_removed();
         let group = self.group.as_mut().ok_or(MlsError::NoGroup)?;
-        let before: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
-        let (_, added) = predict_roster(&before, &removed, added_count);
         group
             .merge_staged_commit(&self.provider, staged)
             .map_err(local)?;
@@ -583,7 +656,7 @@ impl MlsMember {
         if self
             .keyring
             .members(epoch)
-            .is_some_and(|r| r != merged.as_slice())
+            .is_some_and(|r| !r.iter().eq(merged.iter().copied()))
         {
             self.roster_corrections += 1;
             self.keyring.set_members(epoch, merged)?;
@@ -623,25 +696,29 @@ fn removed_leaves(staged: &StagedCommit) -> Vec<u32> {
 
 /// The roster after removing `removes` and adding `adds` members, each into the leftmost blank
 /// leaf (RFC 9420 section 12.1.1, removes applied before adds); and the added leaf indices.
+/// One pass over the roster: O(n + r log r + a), whatever the batch.
 fn predict_roster(current: &[u32], removes: &[u32], adds: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut roster: Vec<u32> = current
+    let mut gone = removes.to_vec();
+    gone.sort_unstable();
+    let mut kept: Vec<u32> = current
         .iter()
         .copied()
-        .filter(|m| !removes.contains(m))
+        .filter(|m| gone.binary_search(m).is_err())
         .collect();
-    roster.sort_unstable();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut roster = Vec::with_capacity(kept.len() + adds);
     let mut added = Vec::with_capacity(adds);
-    for _ in 0..adds {
-        // The smallest index not taken.
-        let free = roster
-            .iter()
-            .enumerate()
-            .find(|&(i, &m)| m != i as u32)
-            .map_or(roster.len() as u32, |(i, _)| i as u32);
-        let pos = roster.partition_point(|&m| m < free);
-        roster.insert(pos, free);
-        added.push(free);
+    let mut kept = kept.into_iter().peekable();
+    let mut leaf = 0u32;
+    while added.len() < adds {
+        if kept.next_if_eq(&leaf).is_none() {
+            added.push(leaf);
+        }
+        roster.push(leaf);
+        leaf = leaf.saturating_add(1);
     }
+    roster.extend(kept);
     (roster, added)
 }
 

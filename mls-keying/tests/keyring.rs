@@ -563,3 +563,69 @@ fn a_large_e_holds_at_most_max_epochs() {
         }
     }
 }
+
+#[test]
+fn acknowledgements_that_arrive_before_the_epoch_count() {
+    // Members 1, 2 and 3 acknowledge epoch 2 (3 even epoch 3) before Alice has it; 4 is not
+    // in epoch 2, and 2 acknowledges only epoch 1 again afterwards (no step back).
+    let mut alice = Keyring::new(config(2)).unwrap();
+    alice
+        .add_epoch(ms(0), keys(1, 0, &[0, 1, 2, 3, 4]))
+        .unwrap();
+    alice.acknowledge(ms(1), 1, 2);
+    alice.acknowledge(ms(2), 2, 2);
+    alice.acknowledge(ms(3), 2, 1);
+    alice.acknowledge(ms(4), 4, 2);
+    alice.add_epoch(ms(10), keys(2, 0, &[0, 1, 2, 3])).unwrap();
+    // Epoch 2 removed member 4: the sender switches at once, acknowledgements or not.
+    let ev = events(&mut alice);
+    assert!(ev.contains(&Event::Switched {
+        from: Some(1),
+        to: 2,
+        reason: SwitchReason::MemberRemoved
+    }));
+    // Epoch 3 only adds nobody and removes nobody: 1 acknowledged ahead for 3, 2 and 3 have
+    // to; the count starts from the acknowledgements that came ahead.
+    alice.acknowledge(ms(11), 1, 3);
+    alice.acknowledge(ms(12), 3, 4);
+    alice.add_epoch(ms(20), keys(3, 0, &[0, 1, 2, 3])).unwrap();
+    assert_eq!(
+        alice.sending_epoch(),
+        Some(2),
+        "member 2 has not acknowledged 3"
+    );
+    alice.acknowledge(ms(21), 2, 3);
+    assert_eq!(alice.sending_epoch(), Some(3));
+    assert_eq!(
+        events(&mut alice).last(),
+        Some(&Event::Switched {
+            from: Some(2),
+            to: 3,
+            reason: SwitchReason::AllAcknowledged
+        })
+    );
+    // Epoch 4: member 3 acknowledged it long ago (at ms 12), 1 and 2 acknowledge now.
+    alice.add_epoch(ms(30), keys(4, 0, &[0, 1, 2, 3])).unwrap();
+    alice.acknowledge(ms(31), 1, 4);
+    assert_eq!(alice.sending_epoch(), Some(3));
+    alice.acknowledge(ms(32), 2, 4);
+    assert_eq!(alice.sending_epoch(), Some(4));
+}
+
+#[test]
+fn every_member_acknowledged_ahead_switches_at_once() {
+    let mut alice = Keyring::new(config(2)).unwrap();
+    alice.add_epoch(ms(0), keys(1, 0, &[0, 1, 2])).unwrap();
+    alice.acknowledge(ms(1), 1, 2);
+    alice.acknowledge(ms(2), 2, 5);
+    alice.add_epoch(ms(10), keys(2, 0, &[0, 1, 2])).unwrap();
+    assert_eq!(alice.sending_epoch(), Some(2));
+    assert_eq!(
+        events(&mut alice).last(),
+        Some(&Event::Switched {
+            from: Some(1),
+            to: 2,
+            reason: SwitchReason::AllAcknowledged
+        })
+    );
+}

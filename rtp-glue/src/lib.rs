@@ -90,11 +90,13 @@
 // Without `test-support` the stage-by-stage API is compiled but not exported.
 #![cfg_attr(not(feature = "test-support"), allow(dead_code, unreachable_pub))]
 
+mod audio_level;
 mod codec;
 mod depacketizer;
 mod descriptor;
 mod endpoint;
 mod error;
+mod forwarding;
 mod keys;
 mod media_receiver;
 mod media_sender;
@@ -108,11 +110,13 @@ mod sfu;
 mod srtp;
 mod ssrc_keys;
 
+pub use audio_level::AudioLevel;
 pub use codec::Codec;
 pub use depacketizer::DepacketizerConfig;
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};
 pub use error::{RtpError, SframeRtpError, SrtpError};
+pub use forwarding::{Counted, ForwardingConfig, ForwardingStats, HoldReason, MediaKind};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
     DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver, MediaReceiverConfig,

@@ -220,6 +220,45 @@ impl<'a> RtpView<'a> {
         self.bytes.get(self.payload_range()).unwrap_or(&[])
     }
 
+    /// The payload of header extension element `id` (RFC 8285 one-byte or two-byte form),
+    /// if the packet carries one. Reads in place: no allocation.
+    pub fn extension(&self, id: u8) -> Option<&'a [u8]> {
+        let b0 = *self.bytes.first()?;
+        if b0 & 0x10 == 0 || id == 0 {
+            return None;
+        }
+        let at = FIXED_HEADER_LEN + 4 * usize::from(b0 & 0x0F);
+        let profile = be16(self.bytes, at).ok()?;
+        let start = at + 4;
+        let end = self.header_len;
+        let one_byte = match profile {
+            EXTENSION_PROFILE_ONE_BYTE => true,
+            EXTENSION_PROFILE_TWO_BYTE => false,
+            _ => return None,
+        };
+        let mut at = start;
+        while at < end {
+            let x = byte(self.bytes, at).ok()?;
+            at += 1;
+            if x == 0 {
+                continue; // padding
+            }
+            let (this, len) = if one_byte {
+                (x >> 4, usize::from(x & 0x0F) + 1)
+            } else {
+                let len = byte(self.bytes, at).ok()?;
+                at += 1;
+                (x, usize::from(len))
+            };
+            let payload = self.bytes.get(at..at.checked_add(len)?)?;
+            if this == id {
+                return Some(payload);
+            }
+            at += len;
+        }
+        None
+    }
+
     /// The header as the `rtp` crate's [`Header`] (extensions included).
     ///
     /// # Errors

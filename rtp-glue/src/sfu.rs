@@ -13,13 +13,21 @@
 //! The timestamp continues at the last one sent plus one (the SFU has no clock). Rewriting the
 //! SSRC is compatible with shared SFrame keys (the receiver picks the key by KID) but not with
 //! per-SSRC keys, whose receiver would need the source SSRC from signalling.
+//!
+//! A forwarding policy ([`ForwardingConfig`], given to [`Sfu::with_forwarding`]) limits what goes out: the audio of the top K speakers by their
+//! RFC 6464 level, the video of the last N speakers, switching only between frames. Sources
+//! the caller gave a [`MediaKind`] are subject to it; the rest are forwarded to everyone. The
+//! policy applies to sources a participant receives directly, not through a slot.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::audio_level::AudioLevel;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, RtpError, SrtpError};
+use crate::forwarding::{ForwardingConfig, ForwardingStats, MediaKind, Policy};
 use crate::rtp_view::{RtpView, rewrite_header};
 use crate::srtp::SrtpTransform;
 
@@ -104,6 +112,7 @@ struct Participant {
     outbound: Box<dyn SrtpTransform>,
     sources: Vec<u32>,
     slots: Vec<Slot>,
+    forwarding: ForwardingStats,
 }
 
 /// The forwarder.
@@ -114,16 +123,82 @@ struct Participant {
 /// replay state only once it authenticated). The SFU holds no per-packet memory: every output
 /// goes back to the caller; per participant it keeps its SRTP contexts and slots, which only the
 /// caller adds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sfu {
     participants: HashMap<ParticipantId, Participant>,
     stats: SfuStats,
+    policy: Policy,
+}
+
+impl Default for Sfu {
+    fn default() -> Self {
+        Self::with_forwarding(ForwardingConfig::forward_all())
+    }
 }
 
 impl Sfu {
-    /// An SFU with nobody in it.
+    /// An SFU with nobody in it, forwarding everything to everyone.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An SFU with nobody in it, forwarding by `config`.
+    pub fn with_forwarding(config: ForwardingConfig) -> Self {
+        Self {
+            participants: HashMap::new(),
+            stats: SfuStats::default(),
+            policy: Policy::new(config),
+        }
+    }
+
+    /// The forwarding policy.
+    pub fn forwarding_config(&self) -> &ForwardingConfig {
+        self.policy.config()
+    }
+
+    /// Tells the policy that source `ssrc` carries `kind`: from now on its packets are
+    /// forwarded by the policy and counted per receiver.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if no participant sends on `ssrc`.
+    pub fn set_source_kind(&mut self, ssrc: u32, kind: MediaKind) -> Result<(), Error> {
+        let owner = self
+            .participants
+            .iter()
+            .find(|(_, p)| p.sources.contains(&ssrc))
+            .map(|(id, _)| *id)
+            .ok_or(Error::InvalidConfig("no participant sends on that SSRC"))?;
+        self.policy.set_source(ssrc, owner, kind);
+        Ok(())
+    }
+
+    /// When [`Sfu::handle_timeout`] wants to be called next (`None` while there is no
+    /// audio source to rank).
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.policy.poll_timeout()
+    }
+
+    /// Re-ranks the speakers from the audio levels received since the last ranking, if
+    /// `now` is at or past [`Sfu::poll_timeout`]. The new selection applies from each
+    /// source's next frame.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.policy.handle_timeout(now);
+    }
+
+    /// The participants whose audio is forwarded, loudest first (empty when audio is not
+    /// limited or nobody spoke yet).
+    pub fn audio_selection(&self) -> &[ParticipantId] {
+        self.policy.audio()
+    }
+
+    /// The participants whose video is forwarded, most recent speaker first.
+    pub fn video_selection(&self) -> &[ParticipantId] {
+        self.policy.video()
+    }
+
+    /// What the policy forwarded to participant `id` and what it held back, and why.
+    pub fn forwarding_stats(&self, id: ParticipantId) -> Option<ForwardingStats> {
+        self.participants.get(&id).map(|p| p.forwarding)
     }
 
     /// Adds participant `id`, who sends on `sources` (SSRCs), protecting with `inbound` (the
@@ -161,6 +236,7 @@ impl Sfu {
                 outbound,
                 sources: sources.to_vec(),
                 slots: Vec::new(),
+                forwarding: ForwardingStats::default(),
             },
         );
         Ok(())
@@ -168,6 +244,7 @@ impl Sfu {
 
     /// Removes a participant.
     pub fn remove_participant(&mut self, id: ParticipantId) -> bool {
+        self.policy.remove_participant(id);
         self.participants.remove(&id).is_some()
     }
 
@@ -287,6 +364,16 @@ impl Sfu {
                 return Err(e.into());
             }
         };
+        let level = if self.policy.reads_level(info.ssrc) {
+            RtpView::parse(&plain)
+                .ok()
+                .and_then(|v| v.extension(self.policy.level_id()))
+                .and_then(AudioLevel::from_payload)
+                .map(AudioLevel::minus_dbov)
+        } else {
+            None
+        };
+        let verdict = self.policy.on_packet(info.ssrc, info.timestamp, level);
         let mut out = Vec::new();
         for (&to, p) in &mut self.participants {
             if to == from {
@@ -303,7 +390,27 @@ impl Sfu {
                     rewritten = Some(ids);
                 }
             }
+            if let (false, Some(v)) = (via_slot, verdict) {
+                p.forwarding.count(&v);
+                if v.hold.is_some() {
+                    continue;
+                }
+            }
             let mut packet = plain.to_vec();
+            if let (false, Some(v)) = (via_slot, verdict)
+                && v.seq_offset != 0
+                && rewrite_header(
+                    &mut packet,
+                    info.ssrc,
+                    info.seq.wrapping_sub(v.seq_offset),
+                    info.timestamp,
+                )
+                .is_err()
+            {
+                // Cannot happen: `read` parsed this header. Skipped, never half-sent to the
+                // other destinations.
+                continue;
+            }
             if via_slot {
                 let Some((ssrc, seq, ts)) = rewritten else {
                     self.stats.held_back += 1;

@@ -1,0 +1,184 @@
+//! Allocations of the SFU per incoming packet, counted with a counting global allocator: the
+//! forwarding policy adds none. With every source given a kind and selected, `Sfu::receive`
+//! allocates exactly as much as without a policy; with sources held back, less.
+//!
+//! The counter is per thread, so tests may run in parallel.
+
+// `GlobalAlloc` is an unsafe trait: every method forwards to `System` unchanged; the only
+// addition is a thread-local counter increment.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use sframe_rtp::{
+    AudioLevel, ForwardingConfig, FrameMetadata, MediaKind, Origin, Packetizer, PacketizerConfig,
+    Sfu, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+};
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; counting touches only a thread-local `Cell<u64>`.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is; `ptr` came from `System` through this allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is; `ptr` came from `System` through this allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+const PROFILE: SrtpProfile = SrtpProfile::AeadAes128Gcm;
+const IDS: [u32; 4] = [1, 2, 3, 4];
+
+fn keys(seed: u8) -> SrtpKeys {
+    SrtpKeys {
+        profile: PROFILE,
+        master_key: vec![seed; PROFILE.key_len()],
+        master_salt: vec![seed; PROFILE.salt_len()],
+    }
+}
+
+/// Four participants, each sending audio (SSRC p*10+1) and video (p*10+2); `kinds` gives
+/// the policy the sources' kinds.
+fn sfu(config: ForwardingConfig, kinds: bool) -> Sfu {
+    let mut sfu = Sfu::with_forwarding(config);
+    for p in IDS {
+        let seed = u8::try_from(p).unwrap();
+        sfu.add_participant(
+            p,
+            Box::new(SrtpContext::receiver(&keys(seed), 512).unwrap()),
+            Box::new(SrtpContext::sender(&keys(seed + 100)).unwrap()),
+            &[p * 10 + 1, p * 10 + 2],
+        )
+        .unwrap();
+        if kinds {
+            sfu.set_source_kind(p * 10 + 1, MediaKind::Audio).unwrap();
+            sfu.set_source_kind(p * 10 + 2, MediaKind::Video).unwrap();
+        }
+    }
+    sfu
+}
+
+/// The SRTP packets of `frames` frames of every source, everyone speaking, 1 loudest, 4
+/// quietest. Video frames are three packets.
+fn wire(frames: u32) -> Vec<(u32, Vec<u8>)> {
+    let mut out = vec![];
+    for p in IDS {
+        let seed = u8::try_from(p).unwrap();
+        let mut srtp = SrtpContext::sender(&keys(seed)).unwrap();
+        for (ssrc, len, tick) in [(p * 10 + 1, 60, 960), (p * 10 + 2, 2500, 3000)] {
+            let mut pk = Packetizer::new(
+                ssrc,
+                0,
+                PacketizerConfig {
+                    mtu: 1200,
+                    srtp_overhead: PROFILE.overhead(),
+                },
+            );
+            for k in 0..frames {
+                let mut meta = FrameMetadata {
+                    payload_type: 96,
+                    timestamp: k * tick,
+                    marker: true,
+                    ..FrameMetadata::default()
+                };
+                AudioLevel::new([10, 15, 20, 25][p as usize - 1], true).set_on(&mut meta, 1);
+                let frame = vec![0u8; len];
+                let mut packets = vec![];
+                pk.packetize_frame(&meta, Origin::Raw, &frame, &mut packets)
+                    .unwrap();
+                for mut packet in packets {
+                    let n = packet.len();
+                    packet.resize(n + PROFILE.overhead(), 0);
+                    let n = srtp.protect(&mut packet, n).unwrap();
+                    packet.truncate(n);
+                    out.push((k, p, packet));
+                }
+            }
+        }
+    }
+    // Frame by frame, everyone's in turn.
+    out.sort_by_key(|(k, ..)| *k);
+    out.into_iter().map(|(_, p, packet)| (p, packet)).collect()
+}
+
+/// Allocations and packets sent out while `sfu` receives `wire`.
+fn count(sfu: &mut Sfu, wire: &[(u32, Vec<u8>)]) -> (u64, u64) {
+    let before = allocations();
+    let mut out = 0;
+    for (from, packet) in wire {
+        let f = sfu.receive(*from, packet).unwrap();
+        out += f.out.len() as u64;
+        drop(f);
+    }
+    (allocations() - before, out)
+}
+
+#[test]
+fn the_policy_adds_no_allocation_per_packet() {
+    let packets = wire(50);
+    // Warm each SFU with the first frames (the policy's level readings), rank, warm it
+    // again (SRTP state for every source on every leg, now forwarded), then count.
+    let (warm, rest) = packets.split_at(packets.len() / 2);
+    let (warm1, warm2) = warm.split_at(warm.len() / 2);
+    let mut plain = sfu(ForwardingConfig::forward_all(), false);
+    // Every source under the policy and every one selected: the top 4 of 4 speakers' audio,
+    // all video.
+    let everyone = ForwardingConfig {
+        video_last_n: None,
+        ..ForwardingConfig::speakers(4, 4, 1)
+    };
+    let mut all = sfu(everyone, true);
+    let mut few = sfu(ForwardingConfig::speakers(2, 1, 1), true);
+    for s in [&mut plain, &mut all, &mut few] {
+        count(s, warm1);
+        s.handle_timeout(Duration::ZERO);
+        count(s, warm2);
+    }
+    assert_eq!(all.audio_selection(), [1, 2, 3, 4]);
+    assert_eq!(few.audio_selection(), [1, 2]);
+    assert_eq!(few.video_selection(), [1]);
+    let (a_plain, out_plain) = count(&mut plain, rest);
+    let (a_all, out_all) = count(&mut all, rest);
+    let (a_few, out_few) = count(&mut few, rest);
+    // The same packets out, the same allocations: reading levels, deciding frames and
+    // counting per receiver allocate nothing.
+    assert_eq!(out_all, out_plain);
+    assert_eq!(a_all, a_plain, "{} packets in", rest.len());
+    // Held packets are never copied or protected.
+    assert!(
+        out_few < out_all && a_few < a_all,
+        "{out_few} {a_few} vs {out_all} {a_all}"
+    );
+}
