@@ -71,7 +71,7 @@ impl Codec {
     /// receiver hands out the decrypted payloads for the application's own jitter buffer.
     ///
     /// A returned depacketizer may keep state across packets (see the module docs);
-    /// [`MediaAssembler`] resets it per packet.
+    /// [`MediaAssembler`] parses each payload on its own instead.
     pub fn depacketizer(self) -> Option<Box<dyn Depacketizer + Send + Sync>> {
         match self {
             Self::Vp8 => Some(Box::new(vp8::Vp8Packet::default())),
