@@ -14,7 +14,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sframe_rtp::{Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform};
+use sframe_rtp::{
+    SframeRtpError as Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform,
+};
 
 const SSRC: u32 = 0x5eed_0001;
 

@@ -10,60 +10,14 @@
 #![allow(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use sframe_core::Backend;
 use sframe_rtp::{
     SframeRtpError as Error, SrtpContext, SrtpError, SrtpKeys, SrtpProfile, SrtpTransform,
 };
 
-struct CountingAllocator;
-
-thread_local! {
-    // `const` and without `Drop`: no lazy initialisation and no destructor registration, so
-    // touching it from inside the allocator cannot allocate or recurse.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with` fails only while the thread is being torn down; those are not ours to count.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-fn allocations_so_far() -> u64 {
-    ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; counting touches only a thread-local `Cell<u64>`.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded as is; the caller upholds `alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: forwarded as is; `ptr` came from `System` through this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is; `ptr` came from `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 const SSRC: u32 = 0x5555_0001;
 
@@ -104,7 +58,7 @@ fn no_allocation_per_packet_every_backend_and_profile() {
             let n = tx.protect_rtcp(&mut buf, n).unwrap();
             rx.unprotect_rtcp(&mut buf[..n]).unwrap();
 
-            let before = allocations_so_far();
+            let before = allocations();
             let mut refused = 0u32;
             for i in 1..2000u32 {
                 let seq = 65000u16.wrapping_add(i as u16); // crosses 65535
@@ -134,7 +88,7 @@ fn no_allocation_per_packet_every_backend_and_profile() {
                 let n = tx.protect_rtcp(&mut buf, n).unwrap();
                 rx.unprotect_rtcp(&mut buf[..n]).unwrap();
             }
-            let allocations = allocations_so_far() - before;
+            let allocations = allocations() - before;
             assert_eq!(refused, 2 * 1999);
             assert_eq!(
                 allocations, 0,
