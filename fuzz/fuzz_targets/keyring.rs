@@ -772,8 +772,9 @@ impl Run {
             None => assert!(matches!(result, Err(Error::InvalidConfig(_))), "{result:?}"),
             Some(s) => {
                 let max = u32::try_from((1u64 << s) - 1).unwrap_or(u32::MAX);
-                match roster.iter().find(|&&m| m > max) {
-                    Some(&sender_index) => assert_eq!(
+                // The keyring names the highest leaf that does not fit.
+                match roster.iter().copied().filter(|&m| m > max).max() {
+                    Some(sender_index) => assert_eq!(
                         result,
                         Err(Error::SenderIndexOutOfRange { sender_index, max })
                     ),
