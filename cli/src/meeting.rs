@@ -9,8 +9,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sframe_core::CipherSuite;
-use sframe_rtp::Mode;
-use sframe_sim::{Config, LinkConfig, Meeting, Report};
+use sframe_rtp::{ForwardingConfig, Mode};
+use sframe_sim::{Config, LinkConfig, MAX_GROUP, Meeting, Report};
 
 use crate::args::parse_suite;
 use crate::error::CliError;
@@ -18,15 +18,15 @@ use crate::error::CliError;
 const LONG_ABOUT: &str = "\
 Run a whole end-to-end encrypted meeting in one process, on a simulated network and clock.
 
-The first participant creates an MLS group (openmls) and leads it: it admits everyone else and,
-as people ask to join or leave during the meeting, batches the changes into commits: at most
-every 2 s, leaves and joins together. Commits and Welcomes reach each
-member after its own delay. Every participant sends
-audio (50 frames/s) and video (30 frames/s) through SFrame, keyed from the MLS epoch by its
-keyring (RFC 9605 section 5.2), then RTP and SRTP to an SFU that holds no media key, which
-re-protects each packet per leg and forwards it to every other participant, who decrypts. Each
-link loses, delays and reorders packets. A removed participant keeps its keys and stays
-connected for 2 s, as an eavesdropper would.
+The first participant creates an MLS group (openmls) and leads it: it admits everyone else and
+batches later joins and leaves into commits (at most every 2 s, or 10 ms per member in a big
+group). Commits and Welcomes reach each member after its own delay. Every participant sends
+audio (50 frames/s, with its RFC 6464 level) and video (30 frames/s) through SFrame, keyed from
+the MLS epoch by its keyring (RFC 9605 section 5.2), then RTP and SRTP to an SFU that holds no
+media key, which re-protects each packet per leg and forwards it: to everyone, or (above 100
+participants, or with --audio-top-k / --video-last-n) the audio of the loudest speakers and the
+video of the last speakers, whole frames only. Each link loses, delays and reorders packets. A
+removed participant keeps its keys and stays connected for 2 s, as an eavesdropper would.
 
 At the end a report gives, per participant, the frames sent, decrypted, lost in the network and
 dropped (by cause), the epochs and sender rollovers, the final epoch's security code, what the
@@ -65,10 +65,20 @@ enum ModeArg {
     after_help = EXAMPLES
 )]
 pub struct MeetingArgs {
-    /// Participants at the start, the leader included (2 to 100)
+    /// Participants at the start, the leader included (2 to 2000)
     #[arg(long, value_name = "N", default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(2..=100))]
+          value_parser = clap::value_parser!(u32).range(2..=i64::from(MAX_GROUP)))]
     participants: u32,
+
+    /// The SFU forwards the audio of this many loudest speakers [default: all up to 100
+    /// participants, else 3]
+    #[arg(long, value_name = "K")]
+    audio_top_k: Option<usize>,
+
+    /// The SFU forwards the video of the last this many speakers [default: all up to 100
+    /// participants, else 6]
+    #[arg(long, value_name = "N")]
+    video_last_n: Option<usize>,
 
     /// Simulated seconds of media (then 3 s for the last packets and commits)
     #[arg(long, value_name = "SECONDS", default_value_t = 20.0,
@@ -154,6 +164,7 @@ fn us(ms: f64) -> u64 {
 
 /// The simulator's configuration from the arguments.
 fn config(args: &MeetingArgs) -> Config {
+    let auto = Config::default_forwarding(args.participants);
     Config {
         participants: args.participants,
         duration_us: us(args.duration * 1000.0),
@@ -173,6 +184,11 @@ fn config(args: &MeetingArgs) -> Config {
         commit_delay_us: us(args.commit_delay),
         grace_us: us(args.grace),
         seed: args.seed,
+        forwarding: ForwardingConfig {
+            audio_top_k: args.audio_top_k.or(auto.audio_top_k),
+            video_last_n: args.video_last_n.or(auto.video_last_n),
+            ..auto
+        },
     }
 }
 

@@ -101,6 +101,38 @@ fn local(e: impl core::fmt::Debug) -> MlsError {
     MlsError::Local(format!("{e:?}"))
 }
 
+/// openmls's work on an incoming commit or Welcome, done ahead of time by
+/// [`MlsMember::prepare_commit`] or [`MlsMember::prepare_welcome`], to be given to
+/// [`MlsMember::apply`]. Holds the new epoch's base key until then (zeroized on drop).
+pub struct Prepared(PreparedKind);
+
+enum PreparedKind {
+    Commit {
+        staged: Box<StagedCommit>,
+        /// `None` if the commit removes this member.
+        keys: Option<Box<EpochKeys>>,
+        outcome: CommitOutcome,
+    },
+    Welcome {
+        staged: Box<StagedWelcome>,
+        keys: Box<EpochKeys>,
+        own: u32,
+    },
+}
+
+impl core::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (kind, epoch) = match &self.0 {
+            PreparedKind::Commit { outcome, .. } => ("commit", outcome.epoch),
+            PreparedKind::Welcome { keys, .. } => ("welcome", keys.epoch()),
+        };
+        f.debug_struct("Prepared")
+            .field("kind", &kind)
+            .field("epoch", &epoch)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A commit this member created: send `commit` to the group and `welcome` to the new members.
 #[derive(Clone, Debug)]
 pub struct OutgoingCommit {
@@ -375,6 +407,17 @@ impl MlsMember {
         welcome: &[u8],
         tree: Option<RatchetTreeIn>,
     ) -> Result<CommitOutcome, MlsError> {
+        let prepared = self.prepare_welcome_from(welcome, tree)?;
+        self.apply(now, prepared)
+    }
+
+    /// openmls's work on a Welcome (decryption, tree validation) and the epoch's base key;
+    /// nothing reaches the keyring or the group yet.
+    fn prepare_welcome_from(
+        &mut self,
+        welcome: &[u8],
+        tree: Option<RatchetTreeIn>,
+    ) -> Result<Prepared, MlsError> {
         let msg = MlsMessageIn::tls_deserialize_exact(welcome)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
         let MlsMessageBodyIn::Welcome(welcome) = msg.extract() else {
@@ -403,19 +446,143 @@ impl MlsMember {
             own,
             members,
         )?;
-        let sender_bits = keys.sender_bits();
-        self.keyring.add_epoch(now, keys)?;
-        let group = staged.into_group(&self.provider).map_err(local)?;
-        self.group = Some(group);
-        self.removed = false;
-        Ok(CommitOutcome {
-            epoch,
-            added: vec![own],
-            removed: Vec::new(),
-            self_removed: false,
-            security_code: self.security_code(),
-            sender_bits: Some(sender_bits),
-        })
+        Ok(Prepared(PreparedKind::Welcome {
+            staged: Box::new(staged),
+            keys: Box::new(keys),
+            own,
+        }))
+    }
+
+    /// openmls's work on an incoming Welcome (serialized MLS message, ratchet tree inside),
+    /// done ahead of [`MlsMember::apply`]: the expensive part of [`MlsMember::join`]
+    /// (decryption, validating the whole tree), which needs no clock and touches neither the
+    /// keyring nor the group, so a caller with many members can do it for all of them in
+    /// parallel (each member is `Send`) and apply each at its own time.
+    ///
+    /// # Errors
+    /// As [`MlsMember::join`]. On error the keyring and group are unchanged (openmls 0.9.2
+    /// has deleted the key package, as for a refused [`MlsMember::join`]).
+    pub fn prepare_welcome(&mut self, welcome: &[u8]) -> Result<Prepared, MlsError> {
+        self.prepare_welcome_from(welcome, None)
+    }
+
+    /// openmls's work on an incoming commit, done ahead of [`MlsMember::apply`]: the
+    /// expensive part of [`MlsMember::process_commit`] (decrypting the path secret, verifying
+    /// the commit and the new tree). It needs no clock and gives the keyring nothing; openmls
+    /// may advance its handshake secrets, so apply what it returns before preparing or
+    /// processing the next message.
+    ///
+    /// # Errors
+    /// As [`MlsMember::stage_commit`]; also if a staged commit is waiting to be merged.
+    pub fn prepare_commit(&mut self, bytes: &[u8]) -> Result<Prepared, MlsError> {
+        if self.staged.is_some() {
+            return Err(MlsError::Rejected(
+                "a staged commit is not merged yet".into(),
+            ));
+        }
+        let msg = MlsMessageIn::tls_deserialize_exact(bytes)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let protocol = msg
+            .try_into_protocol_message()
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let fixed_sender_bits = self.config.fixed_sender_bits;
+        let nk = self.nk();
+        let Self {
+            group,
+            provider,
+            removed,
+            ..
+        } = self;
+        if *removed {
+            return Err(MlsError::Removed);
+        }
+        let group = group.as_mut().ok_or(MlsError::NoGroup)?;
+        let processed = group
+            .process_message(provider, protocol)
+            .map_err(|e| MlsError::Rejected(e.to_string()))?;
+        let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
+            return Err(MlsError::Rejected("not a commit".into()));
+        };
+        let epoch = staged.epoch().as_u64();
+        let removed_leaves = removed_leaves(&staged);
+        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
+        let (roster, added) =
+            predict_roster(&current, &removed_leaves, staged.add_proposals().count());
+        let self_removed = staged.self_removed();
+        let mut keys = None;
+        let mut security_code = None;
+        if !self_removed {
+            let base_key = Zeroizing::new(
+                staged
+                    .export_secret(provider.crypto(), EXPORTER_LABEL, EXPORTER_CONTEXT, nk)
+                    .map_err(local)?,
+            );
+            let own = group.own_leaf_index().u32();
+            keys = Some(Box::new(
+                epoch_keys(fixed_sender_bits, epoch, &base_key, own, roster)?
+                    .with_removed(removed_leaves.iter().copied()),
+            ));
+            security_code = staged
+                .epoch_authenticator()
+                .and_then(|a| SecurityCode::from_authenticator(epoch, a.as_slice()));
+        }
+        Ok(Prepared(PreparedKind::Commit {
+            staged: Box::new(*staged),
+            keys,
+            outcome: CommitOutcome {
+                epoch,
+                added,
+                removed: removed_leaves,
+                self_removed,
+                security_code,
+                sender_bits: None,
+            },
+        }))
+    }
+
+    /// Applies what [`MlsMember::prepare_commit`] or [`MlsMember::prepare_welcome`] returned,
+    /// at `now`: the new epoch goes to the keyring, then the commit is merged (or the group
+    /// joined). The same outcome as [`MlsMember::process_commit`] or [`MlsMember::join`].
+    ///
+    /// # Errors
+    /// [`MlsError::Keyring`], [`MlsError::Local`]; [`MlsError::Rejected`] if a staged commit
+    /// is waiting to be merged.
+    pub fn apply(&mut self, now: Duration, prepared: Prepared) -> Result<CommitOutcome, MlsError> {
+        match prepared.0 {
+            PreparedKind::Commit {
+                staged,
+                keys,
+                mut outcome,
+            } => {
+                if self.staged.is_some() {
+                    return Err(MlsError::Rejected(
+                        "a staged commit is not merged yet".into(),
+                    ));
+                }
+                if let Some(keys) = keys {
+                    outcome.sender_bits = Some(keys.sender_bits());
+                    self.keyring.add_epoch(now, *keys)?;
+                }
+                self.staged = Some((*staged, outcome.added.clone()));
+                self.merge_staged_commit()
+            }
+            PreparedKind::Welcome { staged, keys, own } => {
+                let epoch = keys.epoch();
+                let sender_bits = keys.sender_bits();
+                self.keyring.add_epoch(now, *keys)?;
+                let group = staged.into_group(&self.provider).map_err(local)?;
+                self.group = Some(group);
+                self.removed = false;
+                Ok(CommitOutcome {
+                    epoch,
+                    added: vec![own],
+                    removed: Vec::new(),
+                    self_removed: false,
+                    security_code: self.security_code(),
+                    sender_bits: Some(sender_bits),
+                })
+            }
+        }
     }
 
     fn group_mut(&mut self) -> Result<&mut MlsGroup, MlsError> {
@@ -541,67 +708,20 @@ impl MlsMember {
     /// [`MlsError::Rejected`] for a message openmls refuses or that is not a commit;
     /// [`MlsError::Keyring`]. The group and keyring are unchanged on error.
     pub fn stage_commit(&mut self, now: Duration, bytes: &[u8]) -> Result<CommitOutcome, MlsError> {
-        if self.staged.is_some() {
-            return Err(MlsError::Rejected(
-                "a staged commit is not merged yet".into(),
-            ));
-        }
-        let msg = MlsMessageIn::tls_deserialize_exact(bytes)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
-        let protocol = msg
-            .try_into_protocol_message()
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
-        let fixed_sender_bits = self.config.fixed_sender_bits;
-        let nk = self.nk();
-        let Self {
-            group,
-            provider,
-            keyring,
-            removed,
-            ..
-        } = self;
-        if *removed {
-            return Err(MlsError::Removed);
-        }
-        let group = group.as_mut().ok_or(MlsError::NoGroup)?;
-        let processed = group
-            .process_message(provider, protocol)
-            .map_err(|e| MlsError::Rejected(e.to_string()))?;
-        let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
+        let Prepared(PreparedKind::Commit {
+            staged,
+            keys,
+            mut outcome,
+        }) = self.prepare_commit(bytes)?
+        else {
             return Err(MlsError::Rejected("not a commit".into()));
         };
-        let epoch = staged.epoch().as_u64();
-        let removed_leaves = removed_leaves(&staged);
-        let current: Vec<u32> = group.members().map(|m| m.index.u32()).collect();
-        let (roster, added) =
-            predict_roster(&current, &removed_leaves, staged.add_proposals().count());
-        let self_removed = staged.self_removed();
-        let mut security_code = None;
-        let mut sender_bits = None;
-        if !self_removed {
-            let base_key = Zeroizing::new(
-                staged
-                    .export_secret(provider.crypto(), EXPORTER_LABEL, EXPORTER_CONTEXT, nk)
-                    .map_err(local)?,
-            );
-            let own = group.own_leaf_index().u32();
-            let keys = epoch_keys(fixed_sender_bits, epoch, &base_key, own, roster)?
-                .with_removed(removed_leaves.iter().copied());
-            sender_bits = Some(keys.sender_bits());
-            keyring.add_epoch(now, keys)?;
-            security_code = staged
-                .epoch_authenticator()
-                .and_then(|a| SecurityCode::from_authenticator(epoch, a.as_slice()));
+        if let Some(keys) = keys {
+            outcome.sender_bits = Some(keys.sender_bits());
+            self.keyring.add_epoch(now, *keys)?;
         }
-        self.staged = Some((*staged, added.clone()));
-        Ok(CommitOutcome {
-            epoch,
-            added,
-            removed: removed_leaves,
-            self_removed,
-            security_code,
-            sender_bits,
-        })
+        self.staged = Some((*staged, outcome.added.clone()));
+        Ok(outcome)
     }
 
     /// Merges the commit held by [`MlsMember::stage_commit`].

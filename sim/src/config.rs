@@ -1,7 +1,7 @@
 //! What a meeting looks like: the knobs a caller turns ([`Config`]) and the fixed parts.
 
 use sframe_core::CipherSuite;
-use sframe_rtp::{Mode, SrtpProfile};
+use sframe_rtp::{ForwardingConfig, Mode, SrtpProfile};
 
 use crate::error::SimError;
 use crate::link::LinkConfig;
@@ -10,8 +10,16 @@ use crate::link::LinkConfig;
 pub const MTU: usize = 1200;
 /// The SRTP profile of every leg.
 pub const SRTP_PROFILE: SrtpProfile = SrtpProfile::Aes128CmHmacSha1_80;
-/// The leader commits what is pending at most this often.
+/// The leader commits what is pending at most this often (in a small group; see
+/// [`batch_interval_us`]).
 pub const BATCH_US: u64 = 2_000_000;
+/// ... and at most once per this much time per member of the group.
+pub const BATCH_PER_MEMBER_US: u64 = 10_000;
+/// The RFC 6464 audio-level header extension's ID (one-byte form) on every audio packet.
+pub const AUDIO_LEVEL_ID: u8 = 1;
+/// Up to this many participants the SFU forwards everything to everyone unless told otherwise
+/// ([`Config::default_forwarding`]).
+pub const FORWARD_ALL_UP_TO: u32 = 100;
 /// A removed participant stays connected to the SFU this long after the commit removing it
 /// (a slow SFU, or an eavesdropper), keeping its keys.
 pub const LINGER_US: u64 = 2_000_000;
@@ -19,8 +27,20 @@ pub const LINGER_US: u64 = 2_000_000;
 pub const ACK_DELAY_US: u64 = 100_000;
 /// KID epoch bits (E).
 pub const EPOCH_BITS: u8 = 4;
-/// The largest group (fixes S, the KID's sender bits).
-pub const MAX_GROUP: u32 = 255;
+/// The largest group.
+pub const MAX_GROUP: u32 = 2_000;
+
+/// How long the leader waits between commits in a group of `members`: [`BATCH_US`], or
+/// [`BATCH_PER_MEMBER_US`] per member if that is longer.
+///
+/// Every member pays for every commit, and with openmls that cost grows with the group
+/// (mls-keying/BENCHMARKING.md: about 11 ms per member for a 5+5 commit at 1,000 members), so
+/// the group's total MLS work per second grows with the square of its size unless the leader
+/// batches more as it grows: at 1,000 members it commits every 10 s, so each commit carries
+/// the joins and leaves of those 10 s.
+pub fn batch_interval_us(members: usize) -> u64 {
+    BATCH_US.max(members as u64 * BATCH_PER_MEMBER_US)
+}
 
 /// What the meeting looks like. [`Config::default`] is `sframe meeting` without flags.
 #[derive(Clone, Debug)]
@@ -43,6 +63,8 @@ pub struct Config {
     pub grace_us: u64,
     /// Seed of the network and the schedule (MLS key material is fresh randomness).
     pub seed: u64,
+    /// What the SFU forwards to whom ([`Config::default_forwarding`] by default).
+    pub forwarding: ForwardingConfig,
 }
 
 impl Config {
@@ -61,6 +83,19 @@ impl Config {
             Err(SimError::InvalidConfig("link"))
         } else {
             Ok(())
+        }
+    }
+}
+
+impl Config {
+    /// The SFU's policy for a meeting of `participants` when the caller names none: everything
+    /// to everyone up to [`FORWARD_ALL_UP_TO`] participants; beyond, as real SFUs do, the
+    /// audio of the 3 loudest speakers and the video of the last 6 speakers.
+    pub const fn default_forwarding(participants: u32) -> ForwardingConfig {
+        if participants <= FORWARD_ALL_UP_TO {
+            ForwardingConfig::forward_all()
+        } else {
+            ForwardingConfig::speakers(3, 6, AUDIO_LEVEL_ID)
         }
     }
 }
@@ -85,6 +120,7 @@ impl Default for Config {
             commit_delay_us: 300_000,
             grace_us: 500_000,
             seed: 1,
+            forwarding: Self::default_forwarding(10),
         }
     }
 }

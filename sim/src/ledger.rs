@@ -45,6 +45,8 @@ pub struct Person {
     pub leaf: Option<u32>,
     /// Media frames it sent.
     pub sent: u64,
+    /// The newest epoch of the frames it sent.
+    pub sending_epoch: Option<u64>,
     /// What it received.
     pub tally: Tally,
 }
@@ -120,6 +122,13 @@ struct SentFrame {
     packets: u16,
     uplink_lost: bool,
     targets: Vec<Delivery>,
+}
+
+impl SentFrame {
+    fn delivery_mut(&mut self, to: Pid) -> Option<&mut Delivery> {
+        let i = self.targets.binary_search_by_key(&to, |d| d.to).ok()?;
+        self.targets.get_mut(i)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,6 +212,11 @@ pub struct Ledger {
     violations: Vec<String>,
     violation_count: u64,
     entitlements: Entitlements,
+    /// When the leader sent the commit of each epoch (from epoch 1).
+    pub commit_at: BTreeMap<u64, u64>,
+    /// Per epoch: how many of its members sent a frame under it (or a later epoch), and when
+    /// the last of them did so first.
+    pub switched: BTreeMap<u64, (usize, u64)>,
 }
 
 /// The plaintext of frame `fid`: the canary, the fid, then bytes that depend on the fid.
@@ -252,6 +266,8 @@ impl Ledger {
             violations: Vec::new(),
             violation_count: 0,
             entitlements: Entitlements::default(),
+            commit_at: BTreeMap::new(),
+            switched: BTreeMap::new(),
         }
     }
 
@@ -324,24 +340,7 @@ impl Ledger {
                 "p{sender} sent frame {fid} under KID {kid:#x}, not an epoch it is a member of"
             ));
         }
-        let latest_disconnect = t + self.max_uplink_us;
-        let targets = self
-            .people
-            .iter()
-            .enumerate()
-            .filter(|&(to, p)| {
-                to != sender
-                    && p.connected(t)
-                    && p.disconnect_at.is_none_or(|d| d > latest_disconnect)
-            })
-            .map(|(to, _)| Delivery {
-                to,
-                arrived: 0,
-                last_arrival: 0,
-                decrypted: 0,
-                failure: None,
-            })
-            .collect();
+        self.note_switch(sender, epoch, t);
         self.people[sender].sent += 1;
         self.by_rtp.insert((ssrc, timestamp), fid);
         self.frames.push_back(SentFrame {
@@ -354,9 +353,41 @@ impl Ledger {
             sender_known,
             packets: u16::try_from(packets).unwrap_or(u16::MAX),
             uplink_lost: false,
-            targets,
+            targets: Vec::new(),
         });
         fid
+    }
+
+    /// `sender` sent a frame under `epoch` at `t`: it now uses every epoch of its own up to
+    /// that one.
+    fn note_switch(&mut self, sender: Pid, epoch: u64, t: u64) {
+        let p = &mut self.people[sender];
+        if epoch == u64::MAX || p.sending_epoch.is_some_and(|e| e >= epoch) {
+            return;
+        }
+        let from = p
+            .sending_epoch
+            .map_or(p.join_epoch.unwrap_or(epoch), |e| e + 1);
+        p.sending_epoch = Some(epoch);
+        for e in from..=epoch {
+            let s = self.switched.entry(e).or_default();
+            s.0 += 1;
+            s.1 = s.1.max(t);
+        }
+    }
+
+    /// Per epoch since the first commit, the time from its commit until every one of its
+    /// members sent under it (or later), in µs; epochs some member never sent under (it left,
+    /// or the next epoch came first) are left out.
+    pub fn commit_to_switch_us(&self) -> Vec<(u64, u64)> {
+        self.commit_at
+            .iter()
+            .filter_map(|(&epoch, &commit)| {
+                let members = self.epoch_members.get(&epoch)?.len();
+                let &(switched, last) = self.switched.get(&epoch)?;
+                (switched >= members).then(|| (epoch, last.saturating_sub(commit)))
+            })
+            .collect()
     }
 
     fn frame_mut(&mut self, fid: u32) -> Option<&mut SentFrame> {
@@ -378,12 +409,44 @@ impl Ledger {
 
     /// The SFU forwarded a packet of `fid` to `to`; its first copy arrives at `arrival`
     /// (`None`: lost on the downlink).
+    ///
+    /// A receiver's entitlement to a frame starts here: what the SFU forwarded to it (its
+    /// forwarding policy may hold a frame back from everyone), if it was connected when the
+    /// frame was sent and not about to be disconnected before the frame could reach the SFU.
     pub fn downlink(&mut self, fid: u32, to: Pid, arrival: Option<u64>) {
-        let Some(at) = arrival else { return };
-        if let Some(d) = self
-            .frame_mut(fid)
-            .and_then(|f| f.targets.iter_mut().find(|d| d.to == to))
-        {
+        let max_uplink_us = self.max_uplink_us;
+        let Some(i) = fid.checked_sub(self.first_fid) else {
+            return;
+        };
+        let Some(f) = self.frames.get_mut(i as usize) else {
+            return;
+        };
+        let slot = match f.targets.binary_search_by_key(&to, |d| d.to) {
+            Ok(slot) => slot,
+            Err(slot) => {
+                let p = &self.people[to];
+                let latest_disconnect = f.sent_at + max_uplink_us;
+                let entitled = to != f.sender
+                    && p.connected(f.sent_at)
+                    && p.disconnect_at.is_none_or(|d| d > latest_disconnect);
+                if !entitled {
+                    return;
+                }
+                f.targets.insert(
+                    slot,
+                    Delivery {
+                        to,
+                        arrived: 0,
+                        last_arrival: 0,
+                        decrypted: 0,
+                        failure: None,
+                    },
+                );
+                slot
+            }
+        };
+        if let Some(at) = arrival {
+            let d = &mut f.targets[slot];
             d.arrived = d.arrived.saturating_add(1);
             d.last_arrival = d.last_arrival.max(at);
         }
@@ -436,10 +499,7 @@ impl Ledger {
         for message in problems {
             self.violation(message);
         }
-        let outside = match self
-            .frame_mut(fid)
-            .and_then(|f| f.targets.iter_mut().find(|d| d.to == to))
-        {
+        let outside = match self.frame_mut(fid).and_then(|f| f.delivery_mut(to)) {
             Some(d) => {
                 d.decrypted = d.decrypted.saturating_add(1);
                 false
@@ -456,10 +516,7 @@ impl Ledger {
         let Some(fid) = self.fid_of(ssrc, timestamp) else {
             return;
         };
-        match self
-            .frame_mut(fid)
-            .and_then(|f| f.targets.iter_mut().find(|d| d.to == to))
-        {
+        match self.frame_mut(fid).and_then(|f| f.delivery_mut(to)) {
             Some(d) => {
                 d.failure.get_or_insert(cause);
             }

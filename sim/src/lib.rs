@@ -70,12 +70,14 @@ mod render;
 mod report;
 mod rng;
 mod schedule;
+mod speech;
 mod stream;
 mod traffic;
 
 pub use cause::Cause;
 pub use config::{
-    ACK_DELAY_US, BATCH_US, Config, EPOCH_BITS, LINGER_US, MAX_GROUP, MTU, SRTP_PROFILE,
+    ACK_DELAY_US, AUDIO_LEVEL_ID, BATCH_PER_MEMBER_US, BATCH_US, Config, EPOCH_BITS,
+    FORWARD_ALL_UP_TO, LINGER_US, MAX_GROUP, MTU, SRTP_PROFILE, batch_interval_us,
 };
 pub use error::{MediaError, MlsStep, SimError};
 pub use ledger::{
@@ -87,8 +89,8 @@ pub use media::InboundStats;
 pub use meeting::{KeyringLog, Meeting, Progress, SfuSeen};
 pub use meter::{CryptoMeters, Meter};
 pub use report::{
-    ConfigView, CryptoView, KeyringView, LinkView, MeetingView, NetworkView, ParticipantView,
-    Report, SfuView, StageView, Totals,
+    ConfigView, CryptoView, ForwardingView, KeyringView, LinkView, MeetingView, NetworkView,
+    ParticipantView, Report, SfuView, StageView, SwitchLatency, Totals,
 };
 pub use rng::Rng;
 pub use schedule::Schedule;

@@ -15,12 +15,13 @@ use serde::Serialize;
 use sframe_core::{CipherSuite, FrameOpener, FrameSealer, Header, Opened, OpenerEvent};
 use sframe_mls::{Event, Keyring};
 use sframe_rtp::{
-    DepacketizerConfig, FrameDrop, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender,
-    MediaSenderConfig, Mode, ReassemblyConfig, ReceiveOutput, SframeRtpError, SrtpError,
-    SrtpTransform,
+    AudioLevel, DepacketizerConfig, FrameDrop, FrameMetadata, MediaReceiver, MediaReceiverConfig,
+    MediaSender, MediaSenderConfig, Mode, ReassemblyConfig, ReceiveOutput, SframeRtpError,
+    SrtpError, SrtpTransform,
 };
 
 use crate::cause::Cause;
+use crate::config::AUDIO_LEVEL_ID;
 use crate::error::MediaError;
 use crate::meter::{CryptoMeters, Meter};
 use crate::stream::Kind;
@@ -144,17 +145,21 @@ impl Outbound {
         keyring: &mut Keyring,
         kind: Kind,
         timestamp: u32,
+        level: Option<AudioLevel>,
         frame: &[u8],
         out: &mut Vec<Vec<u8>>,
         meters: &mut CryptoMeters,
     ) -> Result<Sent, MediaError> {
         let ssrc = self.ssrcs[kind as usize];
-        let meta = FrameMetadata {
+        let mut meta = FrameMetadata {
             payload_type: kind.payload_type(),
             timestamp,
             marker: true,
             ..FrameMetadata::default()
         };
+        if let Some(level) = level {
+            level.set_on(&mut meta, AUDIO_LEVEL_ID);
+        }
         let kid = keyring
             .next_send_header(kind.context())
             .map_err(MediaError::Keyring)?

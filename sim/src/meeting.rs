@@ -7,8 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use sframe_mls::{KeyringConfig, KidLayout, MemberConfig, MlsMember, PendingLimits};
-use sframe_rtp::{Sfu, SrtpContext, SrtpKeys};
+use sframe_mls::{
+    KeyringConfig, KidLayout, MemberConfig, MlsError, MlsMember, PendingLimits, Prepared,
+};
+use sframe_rtp::{ForwardingStats, MediaKind, Sfu, SrtpContext, SrtpKeys};
 
 use crate::config::{Config, EPOCH_BITS, MTU, SRTP_PROFILE};
 use crate::error::{MlsStep, SimError};
@@ -19,6 +21,7 @@ use crate::membership::CHURN_START_US;
 use crate::meter::CryptoMeters;
 use crate::rng::Rng;
 use crate::schedule::Schedule;
+use crate::speech::Floor;
 use crate::stream::Kind;
 use crate::traffic::{
     AUDIO_BYTES, AUDIO_US, KEY_FRAME_BYTES, KEY_FRAME_EVERY, VIDEO_BYTES, VIDEO_FPS,
@@ -87,6 +90,11 @@ pub(crate) struct Participant {
     pub(crate) sending: bool,
     /// Its MLS messages are delivered in order: the last one is due then.
     pub(crate) inbox_until: u64,
+    /// MLS messages sent to it and not delivered yet.
+    pub(crate) inbox_pending: usize,
+    /// openmls's work on the next message in its inbox, done when it was sent (see
+    /// `Meeting::prepare_all`): the message's index and the result.
+    pub(crate) prepared: Option<(usize, Result<Prepared, MlsError>)>,
     pub(crate) audio_base: u32,
     pub(crate) video_base: u32,
     pub(crate) log: KeyringLog,
@@ -151,6 +159,10 @@ pub struct Meeting {
     pub(crate) sender_bits: Vec<(u64, u8)>,
     pub(crate) mls_nanos: u64,
     pub(crate) scratch: Vec<Vec<u8>>,
+    /// Who has the floor: the audio levels senders put on their packets.
+    pub(crate) floor: Floor,
+    /// The forwarding counters of participants the SFU let go.
+    pub(crate) forwarding_gone: Vec<ForwardingStats>,
 }
 
 impl core::fmt::Debug for Meeting {
@@ -187,7 +199,7 @@ impl Meeting {
             schedule: Schedule::new(),
             people: Vec::new(),
             ledger: Ledger::new(layout, config.link.max_delay_us()),
-            sfu: Sfu::new(),
+            sfu: Sfu::with_forwarding(config.forwarding),
             msgs: Vec::new(),
             pending_joins: Vec::new(),
             pending_leaves: Vec::new(),
@@ -203,6 +215,8 @@ impl Meeting {
             sender_bits: Vec::new(),
             mls_nanos: 0,
             scratch: Vec::new(),
+            floor: Floor::new(config.seed),
+            forwarding_gone: Vec::new(),
             config,
         })
     }
@@ -258,23 +272,13 @@ impl Meeting {
             participant: pid,
             source,
         })?;
-        // Every SSRC of the meeting may reach every receiver; state is made only for those seen.
+        // Every SSRC of the meeting may reach every receiver; state is made only for those
+        // the SFU forwards (it signals each source to a receiver before its first packet).
         let max_streams = 1 << 16;
-        let mut inbound = Inbound::new(
+        let inbound = Inbound::new(
             Box::new(srtp(SrtpContext::receiver(&down_keys, 1024))?),
             max_streams,
         );
-        // Signalling: everyone learns everyone's SSRCs.
-        for other in &mut self.people {
-            for kind in Kind::ALL {
-                other.inbound.allow(ssrc(pid, kind));
-            }
-        }
-        for other in 0..self.people.len() {
-            for kind in Kind::ALL {
-                inbound.allow(ssrc(other, kind));
-            }
-        }
         let seed = self.rng.next_u64();
         self.people.push(Participant {
             member,
@@ -287,6 +291,8 @@ impl Meeting {
             key_package: Some(key_package),
             sending: false,
             inbox_until: 0,
+            inbox_pending: 0,
+            prepared: None,
             audio_base: self.rng.next_u64() as u32,
             video_base: self.rng.next_u64() as u32,
             log: KeyringLog::default(),
@@ -311,6 +317,14 @@ impl Meeting {
                 &[ssrc(pid, Kind::Audio), ssrc(pid, Kind::Video)],
             )
             .map_err(rtp)?;
+        for (kind, media) in [
+            (Kind::Audio, MediaKind::Audio),
+            (Kind::Video, MediaKind::Video),
+        ] {
+            self.sfu
+                .set_source_kind(ssrc(pid, kind), media)
+                .map_err(rtp)?;
+        }
         self.ledger.people[pid].admitted_at = Some(t);
         Ok(())
     }
@@ -380,6 +394,7 @@ impl Meeting {
     fn handle(&mut self, t: u64, ev: Ev) -> Result<(), SimError> {
         match ev {
             Ev::Tick => {
+                self.sfu.handle_timeout(at(t));
                 for pid in 0..self.people.len() {
                     if self.ledger.people[pid].admitted_at.is_some() {
                         self.people[pid].member.keyring_mut().handle_timeout(at(t));
@@ -408,7 +423,10 @@ impl Meeting {
             }
             Ev::Audio(pid) => {
                 if self.people[pid].sending && t < self.end_us() {
-                    self.send(pid, Kind::Audio, AUDIO_BYTES, t)?;
+                    let people = self.people.len();
+                    let sending = |p: Pid| self.people[p].sending;
+                    let level = self.floor.level(pid, t, people, &sending);
+                    self.send(pid, Kind::Audio, AUDIO_BYTES, Some(level), t)?;
                     self.schedule.at(t + AUDIO_US, Ev::Audio(pid));
                 }
             }
@@ -419,7 +437,7 @@ impl Meeting {
                     } else {
                         self.rng.between(VIDEO_BYTES.0, VIDEO_BYTES.1) as usize
                     };
-                    self.send(pid, Kind::Video, len, t)?;
+                    self.send(pid, Kind::Video, len, None, t)?;
                     let next = start + (n + 1) * 1_000_000 / VIDEO_FPS;
                     self.schedule.at(
                         next,
@@ -439,6 +457,9 @@ impl Meeting {
                 self.drain(to, t);
             }
             Ev::Kick(pid) => {
+                if let Some(s) = self.sfu.forwarding_stats(pid as u32) {
+                    self.forwarding_gone.push(s);
+                }
                 self.sfu.remove_participant(pid as u32);
             }
         }

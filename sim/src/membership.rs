@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::config::{BATCH_US, LINGER_US, MAX_GROUP};
+use crate::config::{LINGER_US, MAX_GROUP, batch_interval_us};
 use crate::error::{MlsStep, SimError};
 use crate::ledger::Pid;
 use crate::meeting::{Ev, Meeting, Msg, at};
@@ -15,6 +15,10 @@ fn leader_error(step: MlsStep, source: sframe_mls::MlsError) -> SimError {
         source,
     }
 }
+
+/// A commit or Welcome going to at least this many members is prepared for all of them at once,
+/// in parallel (`Meeting::prepare_all`).
+const PARALLEL_FROM: usize = 16;
 
 /// Join and leave requests come in from this time until this long before the end.
 pub(crate) const CHURN_START_US: u64 = 500_000;
@@ -37,7 +41,15 @@ impl Meeting {
     pub(crate) fn schedule_commit(&mut self, t: u64) {
         if !self.commit_scheduled {
             self.commit_scheduled = true;
-            let when = self.last_commit.map_or(t, |last| (last + BATCH_US).max(t));
+            let members = self
+                .ledger
+                .epoch_members
+                .values()
+                .next_back()
+                .map_or(1, |m| m.len());
+            let when = self
+                .last_commit
+                .map_or(t, |last| (last + batch_interval_us(members)).max(t));
             self.schedule.at(when, Ev::Commit);
         }
     }
@@ -101,6 +113,7 @@ impl Meeting {
             .map_err(|source| leader_error(MlsStep::Merge, source))?;
         self.mls_nanos += started.elapsed().as_nanos() as u64;
         let epoch = out.epoch;
+        self.ledger.commit_at.insert(epoch, t);
         self.note_sender_bits(epoch);
         self.commits += 1;
         self.joins += joiners.len() as u64;
@@ -141,12 +154,15 @@ impl Meeting {
             epoch,
             bytes: out.commit,
         });
-        for &p in previous.iter().filter(|&&p| p != 0) {
+        let members: Vec<Pid> = previous.iter().copied().filter(|&p| p != 0).collect();
+        self.prepare_all(commit, &members);
+        for &p in &members {
             self.send_mls(p, commit, t);
         }
         if let Some(bytes) = out.welcome {
             let welcome = self.msgs.len();
             self.msgs.push(Msg::Welcome { epoch, bytes });
+            self.prepare_all(welcome, &joiners);
             for &p in &joiners {
                 self.send_mls(p, welcome, t);
             }
@@ -154,26 +170,83 @@ impl Meeting {
         Ok(())
     }
 
+    /// openmls's part of processing message `msg` (a commit or a Welcome), for each of `to`
+    /// whose inbox is empty, on every core at once; each member applies the result when the
+    /// message reaches it (`deliver_mls`). The expensive part of MLS (decryption, tree and
+    /// signature validation) needs no clock and is independent per member, so this changes
+    /// no outcome, only the wall time. Below [`PARALLEL_FROM`] recipients, nothing is done
+    /// ahead.
+    fn prepare_all(&mut self, msg: usize, to: &[Pid]) {
+        if to.len() < PARALLEL_FROM {
+            return;
+        }
+        let started = Instant::now();
+        let mut wanted = vec![false; self.people.len()];
+        for &p in to {
+            wanted[p] = true;
+        }
+        let (bytes, welcome) = match &self.msgs[msg] {
+            Msg::Commit { bytes, .. } => (bytes.as_slice(), false),
+            Msg::Welcome { bytes, .. } => (bytes.as_slice(), true),
+        };
+        let mut work: Vec<_> = self
+            .people
+            .iter_mut()
+            .zip(wanted)
+            .filter(|(p, wanted)| *wanted && p.inbox_pending == 0 && p.prepared.is_none())
+            .map(|(p, _)| (&mut p.member, &mut p.prepared))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = work.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for part in work.chunks_mut(chunk) {
+                s.spawn(move || {
+                    for (member, prepared) in part.iter_mut() {
+                        let result = if welcome {
+                            member.prepare_welcome(bytes)
+                        } else {
+                            member.prepare_commit(bytes)
+                        };
+                        **prepared = Some((msg, result));
+                    }
+                });
+            }
+        });
+        self.mls_nanos += started.elapsed().as_nanos() as u64;
+    }
+
     pub(crate) fn send_mls(&mut self, to: Pid, msg: usize, t: u64) {
         let delay = self.rng.between(0, self.config.commit_delay_us);
         let when = (t + delay).max(self.people[to].inbox_until);
         self.people[to].inbox_until = when;
+        self.people[to].inbox_pending += 1;
         self.schedule.at(when, Ev::Mls { to, msg });
     }
 
     pub(crate) fn deliver_mls(&mut self, to: Pid, msg: usize, t: u64) -> Result<(), SimError> {
         let started = Instant::now();
+        let person = &mut self.people[to];
+        person.inbox_pending -= 1;
+        let prepared = match person.prepared.take() {
+            Some((m, prepared)) if m == msg => Some(prepared),
+            other => {
+                person.prepared = other;
+                None
+            }
+        };
         match &self.msgs[msg] {
             Msg::Commit { epoch, bytes } => {
                 let epoch = *epoch;
-                let out = self.people[to]
-                    .member
-                    .process_commit(at(t), bytes)
-                    .map_err(|source| SimError::Mls {
-                        participant: to,
-                        step: MlsStep::ProcessCommit { epoch },
-                        source,
-                    })?;
+                let member = &mut self.people[to].member;
+                let out = match prepared {
+                    Some(p) => p.and_then(|p| member.apply(at(t), p)),
+                    None => member.process_commit(at(t), bytes),
+                }
+                .map_err(|source| SimError::Mls {
+                    participant: to,
+                    step: MlsStep::ProcessCommit { epoch },
+                    source,
+                })?;
                 self.mls_nanos += started.elapsed().as_nanos() as u64;
                 if out.epoch != epoch {
                     return Err(SimError::EpochMismatch {
@@ -195,14 +268,16 @@ impl Meeting {
             }
             Msg::Welcome { epoch, bytes } => {
                 let epoch = *epoch;
-                let out = self.people[to]
-                    .member
-                    .join(at(t), bytes)
-                    .map_err(|source| SimError::Mls {
-                        participant: to,
-                        step: MlsStep::Join { epoch },
-                        source,
-                    })?;
+                let member = &mut self.people[to].member;
+                let out = match prepared {
+                    Some(p) => p.and_then(|p| member.apply(at(t), p)),
+                    None => member.join(at(t), bytes),
+                }
+                .map_err(|source| SimError::Mls {
+                    participant: to,
+                    step: MlsStep::Join { epoch },
+                    source,
+                })?;
                 self.mls_nanos += started.elapsed().as_nanos() as u64;
                 let leaf = self.people[to].member.own_leaf_index();
                 let l = &mut self.ledger.people[to];

@@ -50,6 +50,15 @@ fn header(o: &mut String, r: &Report) {
         "KID sender bits S per epoch (RFC 9605 5.2, from the group's size): {}",
         per_epoch.join(", ")
     );
+    let l = &m.commit_to_switch_ms;
+    if l.epochs > 0 {
+        let _ = writeln!(
+            o,
+            "commit to switch (every member of the new epoch sending under it): median {:.0} ms, \
+             longest {:.0} ms, over {} epochs",
+            l.median_ms, l.max_ms, l.epochs
+        );
+    }
     match &m.security_code {
         Some(code) => {
             let _ = writeln!(
@@ -78,6 +87,9 @@ fn row(o: &mut String, c: [&str; 12], last: Option<&str>) {
     let _ = writeln!(o);
 }
 
+/// Up to this many participants get a row each; beyond, the first half of it do.
+const TABLE_ROWS: usize = 40;
+
 fn table(o: &mut String, r: &Report) {
     let head = [
         "",
@@ -98,7 +110,12 @@ fn table(o: &mut String, r: &Report) {
         "", "", "", "", "frames", "frames", "", "", "join", "removal", "leaving", "rollover",
     ];
     row(o, head2, Some("(sender)"));
-    for p in &r.participants {
+    let shown = if r.participants.len() > TABLE_ROWS {
+        TABLE_ROWS / 2
+    } else {
+        TABLE_ROWS
+    };
+    for p in r.participants.iter().take(shown) {
         let t = &p.received;
         let epochs = match (p.joined_epoch, p.removed_epoch) {
             (Some(j), Some(x)) => format!("{j}-{}", x.saturating_sub(1)),
@@ -132,6 +149,13 @@ fn table(o: &mut String, r: &Report) {
             &n[7],
         ];
         row(o, cells, Some(&p.keyring.rollovers.to_string()));
+    }
+    if r.participants.len() > shown {
+        let _ = writeln!(
+            o,
+            "... and {} more participants (--json lists every one)",
+            r.participants.len() - shown
+        );
     }
     let t = &r.totals;
     let d = &t.dropped;
@@ -209,6 +233,17 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
         s.sframe_headers_read,
         s.plaintext_seen
     );
+    let f = &s.forwarding;
+    let _ = writeln!(
+        o,
+        "SFU forwarding ({}): frames forwarded {} audio, {} video; held back {} audio (not \
+         among the loudest), {} video (not a recent speaker); frames stay whole",
+        f.policy,
+        f.audio_forwarded,
+        f.video_forwarded,
+        f.audio_held_not_loudest,
+        f.video_held_not_recent_speaker
+    );
     let k = &r.crypto;
     let stage = |name: &str, v: &StageView| {
         format!(
@@ -229,8 +264,13 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
     );
     let _ = writeln!(
         o,
-        "{:.1} s of wall time for {:.1} s simulated (MLS {:.2} s)",
-        k.wall_seconds, k.simulated_seconds, k.mls_seconds
+        "{:.1} s of wall time for {:.1} s simulated: MLS {:.2} s, media and the rest {:.2} s{}",
+        k.wall_seconds,
+        k.simulated_seconds,
+        k.mls_seconds,
+        k.media_seconds,
+        k.peak_memory_mb
+            .map_or(String::new(), |mb| format!("; peak memory {mb:.0} MB"))
     );
     let _ = writeln!(o);
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use sframe_rtp::{Mode, SrtpProfile};
 
-use crate::config::{BATCH_US, EPOCH_BITS, LINGER_US, MTU, SRTP_PROFILE};
+use crate::config::{EPOCH_BITS, LINGER_US, MTU, SRTP_PROFILE, batch_interval_us};
 use crate::ledger::{Dropped, Person, Tally};
 use crate::link::LinkStats;
 use crate::media::InboundStats;
@@ -105,6 +105,20 @@ pub struct MeetingView {
     pub codes_agree: bool,
     /// Epochs whose codes were compared.
     pub epochs_checked: usize,
+    /// From a commit being sent until every member of its epoch sends under it, in ms: the
+    /// median and the longest over the epochs where all did, and how many epochs those are.
+    pub commit_to_switch_ms: SwitchLatency,
+}
+
+/// Commit-to-switch latency over a meeting's epochs, in ms.
+#[derive(Debug, Default, Serialize)]
+pub struct SwitchLatency {
+    /// Epochs measured.
+    pub epochs: usize,
+    /// The median.
+    pub median_ms: f64,
+    /// The longest.
+    pub max_ms: f64,
 }
 
 /// One participant.
@@ -227,6 +241,25 @@ pub struct SfuView {
     /// Packets, as the SFU held them after SRTP, that contained a frame's plaintext: must be
     /// 0. (The SFU has no SFrame key to hold: `Sfu` takes none.)
     pub plaintext_seen: u64,
+    /// What its forwarding policy sent and held back, summed over receivers.
+    pub forwarding: ForwardingView,
+}
+
+/// The SFU's forwarding policy and what it did, in frames summed over receivers.
+#[derive(Debug, Default, Serialize)]
+pub struct ForwardingView {
+    /// `all`, or e.g. `audio of the 3 loudest, video of the last 6 speakers`.
+    pub policy: String,
+    /// Audio frames forwarded.
+    pub audio_forwarded: u64,
+    /// Video frames forwarded.
+    pub video_forwarded: u64,
+    /// Audio frames held back: not among the loudest speakers.
+    pub audio_held_not_loudest: u64,
+    /// Video frames held back: not among the last speakers.
+    pub video_held_not_recent_speaker: u64,
+    /// Packets held back because their frame's decision was forgotten (heavy reordering).
+    pub packets_held_stale: u64,
 }
 
 /// One stage of the crypto path.
@@ -270,6 +303,10 @@ pub struct CryptoView {
     pub mls_seconds: f64,
     /// The whole run, as the caller measured it.
     pub wall_seconds: f64,
+    /// The wall time outside MLS operations: media, the SFU, the network and the ledger.
+    pub media_seconds: f64,
+    /// The process's peak resident memory (Linux's VmHWM), if the system says.
+    pub peak_memory_mb: Option<f64>,
     /// Simulated time.
     pub simulated_seconds: f64,
 }
@@ -450,6 +487,17 @@ fn meeting_view(m: &Meeting, people: &People, violations: &mut Violations) -> Me
         security_code: if codes_agree { final_code } else { None },
         codes_agree,
         epochs_checked: ledger.codes.len(),
+        commit_to_switch_ms: switch_latency(ledger.commit_to_switch_us()),
+    }
+}
+
+fn switch_latency(per_epoch: Vec<(u64, u64)>) -> SwitchLatency {
+    let mut us: Vec<u64> = per_epoch.into_iter().map(|(_, us)| us).collect();
+    us.sort_unstable();
+    SwitchLatency {
+        epochs: us.len(),
+        median_ms: us.get(us.len() / 2).map_or(0.0, |&u| u as f64 / 1e3),
+        max_ms: us.last().map_or(0.0, |&u| u as f64 / 1e3),
     }
 }
 
@@ -486,7 +534,7 @@ fn config_view(m: &Meeting) -> ConfigView {
         srtp_profile: profile_name(),
         mtu: MTU,
         epoch_bits: EPOCH_BITS,
-        commit_batch_s: BATCH_US as f64 / 1e6,
+        commit_batch_s: batch_interval_us(c.participants as usize) as f64 / 1e6,
         removed_linger_s: LINGER_US as f64 / 1e6,
     }
 }
@@ -503,7 +551,43 @@ fn sfu_view(m: &Meeting) -> SfuView {
         from_disconnected: s.from_disconnected,
         other_refused: s.other_refused,
         plaintext_seen: s.plaintext_canaries,
+        forwarding: forwarding_view(m),
     }
+}
+
+fn forwarding_view(m: &Meeting) -> ForwardingView {
+    let c = m.sfu.forwarding_config();
+    let policy = match (c.audio_top_k, c.video_last_n) {
+        (None, None) => "all".to_owned(),
+        (k, n) => {
+            let audio = k.map_or("all audio".to_owned(), |k| {
+                format!("audio of the {k} loudest")
+            });
+            let video = n.map_or("all video".to_owned(), |n| format!("video of the last {n}"));
+            format!("{audio}, {video} speakers")
+        }
+    };
+    let mut v = ForwardingView {
+        policy,
+        ..ForwardingView::default()
+    };
+    let live = (0..m.people.len()).filter_map(|pid| m.sfu.forwarding_stats(pid as u32));
+    for s in live.chain(m.forwarding_gone.iter().copied()) {
+        v.audio_forwarded += s.audio_forwarded.frames;
+        v.video_forwarded += s.video_forwarded.frames;
+        v.audio_held_not_loudest += s.held_not_loudest.frames;
+        v.video_held_not_recent_speaker += s.held_not_recent_speaker.frames;
+        v.packets_held_stale += s.held_stale.packets;
+    }
+    v
+}
+
+/// Linux's VmHWM of this process, in MB.
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn crypto_view(m: &Meeting, wall_seconds: f64) -> CryptoView {
@@ -516,6 +600,8 @@ fn crypto_view(m: &Meeting, wall_seconds: f64) -> CryptoView {
         sfu_srtp: meters.sfu_srtp.into(),
         mls_seconds: m.mls_nanos as f64 / 1e9,
         wall_seconds,
+        media_seconds: (wall_seconds - m.mls_nanos as f64 / 1e9).max(0.0),
+        peak_memory_mb: peak_memory_mb(),
         simulated_seconds: m.total_us() as f64 / 1e6,
     }
 }

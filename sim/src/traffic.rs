@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use sframe_mls::{Event, SwitchReason};
-use sframe_rtp::{SframeRtpError, SrtpError};
+use sframe_rtp::{AudioLevel, SframeRtpError, SrtpError};
 
 use crate::config::ACK_DELAY_US;
 use crate::error::SimError;
@@ -112,6 +112,7 @@ impl Meeting {
         pid: Pid,
         kind: Kind,
         len: usize,
+        level: Option<AudioLevel>,
         t: u64,
     ) -> Result<(), SimError> {
         let fid = self.ledger.next_fid();
@@ -130,6 +131,7 @@ impl Meeting {
                 p.member.keyring_mut(),
                 kind,
                 timestamp,
+                level,
                 &data,
                 &mut packets,
                 &mut self.meters,
@@ -204,6 +206,8 @@ impl Meeting {
             .fid_of(forwarded.info.ssrc, forwarded.info.timestamp);
         for (to, out) in forwarded.out {
             let to = to as Pid;
+            // Signalling: the SFU names a source to a receiver before forwarding it.
+            self.people[to].inbound.allow(forwarded.info.ssrc);
             self.sfu_seen.packets_out += 1;
             self.sfu_seen.bytes_out += out.len() as u64;
             let transit = self.people[to].downlink.transmit_bytes(t, out.len());
