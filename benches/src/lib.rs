@@ -18,6 +18,8 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 pub mod quick;
+pub mod send_path;
+pub mod sfu;
 pub mod srtp;
 
 use sframe_core::{Backend, CipherSuite, Header, MAX_HEADER_LEN, Receiver, ReceiverConfig, Sender};

@@ -19,12 +19,9 @@
 use std::time::{Duration, Instant};
 
 use libsrtp2_peer::Libsrtp2;
+use sframe_core::Backend;
 use sframe_core::primitives::{AesCtr, AesGcm, HmacSha1};
-use sframe_core::{Backend, CipherSuite, StaticKeys};
-use sframe_rtp::{
-    FrameMetadata, MediaSender, MediaSenderConfig, Mode, Sfu, SrtpContext, SrtpKeys, SrtpProfile,
-    SrtpTransform, WebrtcSrtp,
-};
+use sframe_rtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform};
 use webrtc_srtp::context::Context;
 use webrtc_srtp::option::{
     srtcp_no_replay_protection, srtp_no_replay_protection, srtp_replay_protection,
@@ -32,6 +29,8 @@ use webrtc_srtp::option::{
 use webrtc_srtp::protection_profile::ProtectionProfile;
 
 use crate::quick::Budget;
+use crate::send_path::SendResult;
+use crate::sfu::{RECEIVERS, SfuResult};
 
 /// RTP payload sizes measured by default (a 12-byte header comes on top).
 pub const SRTP_SIZES: [usize; 2] = [160, 1_200];
@@ -336,12 +335,12 @@ pub fn run_srtp(profile: SrtpProfile, size: usize, name: &str, op: &str, n: usiz
     true
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-const BATCH: usize = 64;
+pub(crate) const BATCH: usize = 64;
 
 /// Measures the four contenders for `profile` at `size`, both operations, interleaved.
 pub fn compare_srtp(profile: SrtpProfile, size: usize, budget: Budget) -> Vec<SrtpRow> {
@@ -393,104 +392,7 @@ pub fn compare_srtp(profile: SrtpProfile, size: usize, budget: Budget) -> Vec<Sr
         .collect()
 }
 
-/// Packets per second an SFU forwards, one stream of 1,200-byte AEAD_AES_128_GCM packets
-/// (an SFrame frame per packet) to ten receivers.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SfuResult {
-    pub pps_ours: f64,
-    pub pps_webrtc_srtp: f64,
-}
-
-const RECEIVERS: u32 = 10;
-
-/// The SFU with ten receivers on our SRTP or webrtc-srtp, its sender and the sender's keys.
-fn sfu(webrtc: bool) -> (Sfu, MediaSender, StaticKeys) {
-    let profile = SrtpProfile::AeadAes128Gcm;
-    let leg = |p: u32, dir: u8| SrtpKeys {
-        profile,
-        master_key: vec![p as u8 ^ dir; 16],
-        master_salt: vec![dir; 12],
-    };
-    let boxed = |keys: &SrtpKeys, rx: bool| -> Box<dyn SrtpTransform> {
-        match (webrtc, rx) {
-            (false, true) => Box::new(SrtpContext::receiver(keys, 1024).expect("keys")),
-            (false, false) => Box::new(SrtpContext::sender(keys).expect("keys")),
-            (true, true) => Box::new(WebrtcSrtp::receiver(keys, 1024).expect("keys")),
-            (true, false) => Box::new(WebrtcSrtp::sender(keys).expect("keys")),
-        }
-    };
-    let mut s = Sfu::new();
-    for p in 1..=RECEIVERS + 1 {
-        let sources: &[u32] = if p == 1 { &[SSRC] } else { &[] };
-        s.add_participant(
-            p,
-            boxed(&leg(p, 1), true),
-            boxed(&leg(p, 2), false),
-            sources,
-        )
-        .expect("participant");
-    }
-    let cfg = MediaSenderConfig {
-        mode: Mode::PerFrame,
-        mtu: 1200,
-    };
-    let tx = SrtpContext::sender(&leg(1, 1)).expect("keys");
-    let mut sender = MediaSender::new(cfg, Box::new(tx));
-    sender.add_stream(SSRC, 0, 1, None).expect("stream");
-    let mut keys = StaticKeys::new(CipherSuite::Aes128GcmSha256_128);
-    keys.sender
-        .add_key(1, b"the SFU bench's SFrame key")
-        .expect("key");
-    (s, sender, keys)
-}
-
-/// Forwarding rate of the SFU on our SRTP and on `webrtc-srtp`, interleaved rounds.
-pub fn sfu_forwarding(budget: Budget) -> SfuResult {
-    let mut setups = [sfu(false), sfu(true)];
-    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    // 1,150 bytes of frame: one packet of 1,200 bytes on the wire.
-    let frame = vec![0x5a; 1150];
-    let mut timestamp = 0u32;
-    for round in 0..=budget.rounds {
-        for (i, (s, sender, keys)) in setups.iter_mut().enumerate() {
-            let (mut forwarded, mut spent) = (0usize, Duration::ZERO);
-            while spent < budget.round {
-                let mut packets: Vec<Vec<u8>> = Vec::with_capacity(BATCH);
-                let mut buf = [0u8; 1200];
-                for _ in 0..BATCH {
-                    timestamp = timestamp.wrapping_add(3000);
-                    let meta = FrameMetadata {
-                        payload_type: 96,
-                        timestamp,
-                        marker: true,
-                        ..FrameMetadata::default()
-                    };
-                    let _ = sender.send_frame(keys, SSRC, &frame, &meta);
-                    while let Ok(Some(t)) = sender.poll_transmit(&mut buf) {
-                        packets.push(buf[..t.len].to_vec());
-                    }
-                }
-                let start = Instant::now();
-                for p in &packets {
-                    if let Ok(f) = s.receive(1, p) {
-                        forwarded += f.out.len();
-                    }
-                }
-                spent += start.elapsed();
-            }
-            if round > 0 {
-                rates[i].push(forwarded as f64 / spent.as_secs_f64());
-            }
-        }
-    }
-    let [ours, webrtc] = rates;
-    SfuResult {
-        pps_ours: median(ours),
-        pps_webrtc_srtp: median(webrtc),
-    }
-}
-
-fn ratio(a: f64, b: f64) -> Option<f64> {
+pub(crate) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
@@ -498,8 +400,14 @@ fn cell(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}x"))
 }
 
-/// `sframe bench --srtp --json`: one object with an `srtp` array and an `sfu` object.
-pub fn srtp_json(rows: &[SrtpRow], sfu: &SfuResult, budget: Budget) -> serde_json::Value {
+/// `sframe bench --srtp --json`: one object with an `srtp` array, an `sfu` object and a
+/// `send` object.
+pub fn srtp_json(
+    rows: &[SrtpRow],
+    sfu: &SfuResult,
+    send: &SendResult,
+    budget: Budget,
+) -> serde_json::Value {
     serde_json::json!({
         "unit": "ns_per_packet",
         "rounds": budget.rounds,
@@ -522,13 +430,23 @@ pub fn srtp_json(rows: &[SrtpRow], sfu: &SfuResult, budget: Budget) -> serde_jso
             "packet_bytes": 1200,
             "pps_ours": sfu.pps_ours,
             "pps_webrtc_srtp": sfu.pps_webrtc_srtp,
+            "pps_ours_copying": sfu.pps_ours_copying,
             "ours_over_webrtc_srtp": ratio(sfu.pps_ours, sfu.pps_webrtc_srtp),
+        },
+        "send": {
+            "profile": SrtpProfile::AeadAes128Gcm.name(),
+            "packet_bytes": send.packet_bytes,
+            "ns_send": send.ns_send,
+            "ns_sframe_floor": send.ns_sframe_floor,
+            "ns_srtp_floor": send.ns_srtp_floor,
+            "ns_floor_sum": send.ns_sframe_floor + send.ns_srtp_floor,
+            "send_over_floor_sum": ratio(send.ns_send, send.ns_sframe_floor + send.ns_srtp_floor),
         },
     })
 }
 
 /// `sframe bench --srtp`: the table.
-pub fn srtp_table(rows: &[SrtpRow], sfu: &SfuResult) -> String {
+pub fn srtp_table(rows: &[SrtpRow], sfu: &SfuResult, send: &SendResult) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
         "{:<28} {:>5} {:>9} | {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10}\n",
@@ -564,10 +482,22 @@ pub fn srtp_table(rows: &[SrtpRow], sfu: &SfuResult) -> String {
     );
     let _ = writeln!(
         out,
-        "SFU, one AEAD_AES_128_GCM stream of 1200 B to {RECEIVERS} receivers: {:.0} forwarded packets/s on ours, {:.0} on webrtc-srtp ({})",
+        "SFU, one AEAD_AES_128_GCM stream of 1200 B to {RECEIVERS} receivers: {:.0} forwarded packets/s on ours, {:.0} on webrtc-srtp ({}); {:.0} through the copying `Sfu::receive`",
         sfu.pps_ours,
         sfu.pps_webrtc_srtp,
-        cell(ratio(sfu.pps_ours, sfu.pps_webrtc_srtp))
+        cell(ratio(sfu.pps_ours, sfu.pps_webrtc_srtp)),
+        sfu.pps_ours_copying,
+    );
+    let floor = send.ns_sframe_floor + send.ns_srtp_floor;
+    let _ = writeln!(
+        out,
+        "send path (frame -> SFrame -> packetize -> SRTP), one {} B AEAD_AES_128_GCM packet: {:.0} ns against {:.0} + {:.0} = {:.0} ns of the two AEAD floors ({})",
+        send.packet_bytes,
+        send.ns_send,
+        send.ns_sframe_floor,
+        send.ns_srtp_floor,
+        floor,
+        cell(ratio(send.ns_send, floor)),
     );
     out
 }

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use sframe_benches::quick::{Budget, compare, json, rows};
-use sframe_benches::srtp::{compare_srtp, sfu_forwarding, srtp_json};
+use sframe_benches::send_path::compare_send;
+use sframe_benches::sfu::sfu_forwarding;
+use sframe_benches::srtp::{compare_srtp, srtp_json};
 use sframe_core::CipherSuite;
 use sframe_rtp::SrtpProfile;
 
@@ -49,12 +51,12 @@ fn sframe_json_has_every_contender_and_consistent_ratios() {
 }
 
 #[test]
-fn srtp_json_has_every_profile_contender_and_the_sfu() {
+fn srtp_json_has_every_profile_contender_the_sfu_and_the_send_path() {
     let mut rows = Vec::new();
     for profile in SrtpProfile::ALL {
         rows.extend(compare_srtp(profile, 160, TINY));
     }
-    let json = srtp_json(&rows, &sfu_forwarding(TINY), TINY);
+    let json = srtp_json(&rows, &sfu_forwarding(TINY), &compare_send(TINY), TINY);
     let rows = json["srtp"].as_array().expect("srtp rows");
     // Four profiles x one size x two operations.
     assert_eq!(rows.len(), 8);
@@ -86,8 +88,21 @@ fn srtp_json_has_every_profile_contender_and_the_sfu() {
             assert!(t > 0.0 && t.is_finite(), "{name}: {t}");
         }
     }
-    for name in ["pps_ours", "pps_webrtc_srtp"] {
+    for name in ["pps_ours", "pps_webrtc_srtp", "pps_ours_copying"] {
         let pps = json["sfu"][name].as_f64().unwrap_or(0.0);
         assert!(pps > 0.0 && pps.is_finite(), "{name}: {pps}");
     }
+    let send = &json["send"];
+    for name in ["ns_send", "ns_sframe_floor", "ns_srtp_floor"] {
+        let ns = send[name].as_f64().unwrap_or(0.0);
+        assert!(ns > 0.0 && ns.is_finite(), "{name}: {ns}");
+    }
+    let sum = send["ns_sframe_floor"].as_f64().unwrap_or(0.0)
+        + send["ns_srtp_floor"].as_f64().unwrap_or(0.0);
+    assert_eq!(send["ns_floor_sum"].as_f64(), Some(sum));
+    let ratio = send["send_over_floor_sum"].as_f64().expect("ratio");
+    assert!((ratio - send["ns_send"].as_f64().unwrap_or(0.0) / sum).abs() < 1e-9);
+    // One frame, one packet of at most 1,200 bytes.
+    let bytes = send["packet_bytes"].as_u64().unwrap_or(0);
+    assert!((1100..=1200).contains(&bytes), "{bytes}");
 }

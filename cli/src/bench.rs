@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use sframe_benches::SIZES;
 use sframe_benches::quick::{Budget, compare, json, rows, table};
-use sframe_benches::srtp::{SRTP_SIZES, compare_srtp, sfu_forwarding, srtp_json, srtp_table};
+use sframe_benches::send_path::compare_send;
+use sframe_benches::sfu::sfu_forwarding;
+use sframe_benches::srtp::{SRTP_SIZES, compare_srtp, srtp_json, srtp_table};
 use sframe_core::CipherSuite;
 use sframe_rtp::SrtpProfile;
 
@@ -45,7 +47,8 @@ pub struct BenchArgs {
     json: bool,
     /// SRTP instead of SFrame: protect and unprotect per profile (160 and 1200 B payloads, or
     /// --size) against the raw primitives, webrtc-srtp and libsrtp2, and an SFU forwarding one
-    /// AEAD_AES_128_GCM stream of 1200-byte packets to ten receivers on each SRTP.
+    /// AEAD_AES_128_GCM stream of 1200-byte packets to ten receivers on each SRTP, and the send
+    /// path (frame -> SFrame -> packetize -> SRTP) per packet against its two AEAD seals.
     #[arg(long)]
     srtp: bool,
 }
@@ -92,7 +95,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `sframe bench --srtp`: SRTP per profile and size, and the SFU forwarding.
+/// `sframe bench --srtp`: SRTP per profile and size, the SFU forwarding and the send path.
 fn run_srtp(args: &BenchArgs) -> Result<(), CliError> {
     let sizes = if args.sizes.is_empty() {
         SRTP_SIZES.to_vec()
@@ -110,10 +113,11 @@ fn run_srtp(args: &BenchArgs) -> Result<(), CliError> {
         }
     }
     let sfu = sfu_forwarding(budget);
+    let send = compare_send(budget);
     if args.json {
-        println!("{}", srtp_json(&rows, &sfu, budget));
+        println!("{}", srtp_json(&rows, &sfu, &send, budget));
     } else {
-        print!("{}", srtp_table(&rows, &sfu));
+        print!("{}", srtp_table(&rows, &sfu, &send));
     }
     Ok(())
 }

@@ -129,7 +129,9 @@ pub use packetizer::FrameMetadata;
 pub use pipeline_error::PipelineError;
 pub use reassembly::{MAX_DROPOUT, ReassemblyConfig, ReassemblyStats};
 pub use rtp_view::{FIXED_HEADER_LEN, RtpView};
-pub use sfu::{Forwarded, PacketInfo, ParticipantId, Sfu, SfuStats};
+pub use sfu::{
+    Forwarded, PacketInfo, PacketSummary, ParticipantId, Sfu, SfuOutput, SfuReceived, SfuStats,
+};
 pub use srtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform, WebrtcSrtp};
 pub use ssrc_keys::SsrcKeys;
 

@@ -1,6 +1,9 @@
 //! Allocations of the SFU per incoming packet, counted with a counting global allocator: the
 //! forwarding policy adds none. With every source given a kind and selected, `Sfu::receive`
-//! allocates exactly as much as without a policy; with sources held back, less.
+//! allocates exactly as much as without a policy; with sources held back, less. The hot path,
+//! `Sfu::receive_in_place` with an `SfuOutput` the caller keeps, allocates nothing at all per
+//! packet (policy, slots switching, CSRCs and header extensions included) and produces the
+//! same packets as `Sfu::receive`.
 //!
 //! The counter is per thread, so tests may run in parallel.
 
@@ -11,8 +14,8 @@
 use std::time::Duration;
 
 use sframe_rtp::{
-    AudioLevel, ForwardingConfig, FrameMetadata, MediaKind, Origin, Packetizer, PacketizerConfig,
-    Sfu, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
+    AudioLevel, ForwardingConfig, FrameMetadata, MediaKind, Origin, PacketInfo, Packetizer,
+    PacketizerConfig, Sfu, SfuOutput, SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform,
 };
 
 #[path = "support/counting_alloc.rs"]
@@ -51,6 +54,11 @@ fn sfu(config: ForwardingConfig, kinds: bool) -> Sfu {
     sfu
 }
 
+/// The same SFU again, for comparing two paths.
+fn sfu_twin(config: ForwardingConfig, kinds: bool) -> Sfu {
+    sfu(config, kinds)
+}
+
 /// The SRTP packets of `frames` frames of every source, everyone speaking, 1 loudest, 4
 /// quietest. Video frames are three packets.
 fn wire(frames: u32) -> Vec<(u32, Vec<u8>)> {
@@ -72,6 +80,8 @@ fn wire(frames: u32) -> Vec<(u32, Vec<u8>)> {
                     payload_type: 96,
                     timestamp: k * tick,
                     marker: true,
+                    // Mixed audio names its contributors.
+                    csrcs: if len < 100 { vec![p, p + 100] } else { vec![] },
                     ..FrameMetadata::default()
                 };
                 AudioLevel::new([10, 15, 20, 25][p as usize - 1], true).set_on(&mut meta, 1);
@@ -142,4 +152,117 @@ fn the_policy_adds_no_allocation_per_packet() {
         out_few < out_all && a_few < a_all,
         "{out_few} {a_few} vs {out_all} {a_all}"
     );
+}
+
+/// Allocations and packets sent out while `sfu` receives `wire` on the hot path, every
+/// packet in one receive buffer and every output in `out`, both kept across packets. Each
+/// call's output is compared with what `twin` (the same SFU, fed the same packets) returns
+/// from `Sfu::receive`, outside the counted regions.
+fn count_in_place(
+    sfu: &mut Sfu,
+    twin: &mut Sfu,
+    wire: &[(u32, Vec<u8>)],
+    out: &mut SfuOutput,
+    buf: &mut Vec<u8>,
+) -> (u64, u64) {
+    let (mut allocated, mut sent) = (0, 0);
+    for (from, packet) in wire {
+        let before = allocations();
+        buf.clear();
+        buf.extend_from_slice(packet);
+        let got = sfu.receive_in_place(*from, buf, out).unwrap();
+        let info = got.info;
+        let seen_len = got.seen.len();
+        sent += out.len() as u64;
+        allocated += allocations() - before;
+        let expected = twin.receive(*from, packet).unwrap();
+        assert_eq!(PacketInfo::from(info), expected.info);
+        assert_eq!(&buf[..seen_len], &expected.seen[..]);
+        let got: Vec<(u32, Vec<u8>)> = out.iter().map(|(to, p)| (to, p.to_vec())).collect();
+        assert_eq!(got, expected.out);
+    }
+    (allocated, sent)
+}
+
+#[test]
+fn the_in_place_path_allocates_nothing_per_packet() {
+    let packets = wire(50);
+    let (warm, rest) = packets.split_at(packets.len() / 2);
+    let (warm1, warm2) = warm.split_at(warm.len() / 2);
+    let configs = [
+        (ForwardingConfig::forward_all(), false),
+        (ForwardingConfig::speakers(2, 1, 1), true),
+    ];
+    for (config, kinds) in configs {
+        let everything = config == ForwardingConfig::forward_all();
+        let mut sfu = sfu(config, kinds);
+        let mut twin = sfu_twin(config, kinds);
+        let (mut out, mut buf) = (SfuOutput::new(), Vec::with_capacity(1500));
+        count_in_place(&mut sfu, &mut twin, warm1, &mut out, &mut buf);
+        sfu.handle_timeout(Duration::ZERO);
+        twin.handle_timeout(Duration::ZERO);
+        count_in_place(&mut sfu, &mut twin, warm2, &mut out, &mut buf);
+        let (allocated, sent) = count_in_place(&mut sfu, &mut twin, rest, &mut out, &mut buf);
+        if everything {
+            // Everyone else gets every packet.
+            assert_eq!(sent, 3 * rest.len() as u64);
+        } else {
+            assert!(
+                sent > 0 && sent < 3 * rest.len() as u64,
+                "{sent} packets out"
+            );
+        }
+        assert_eq!(allocated, 0, "{} packets in, {sent} out", rest.len());
+        assert_eq!(sfu.stats(), twin.stats());
+    }
+}
+
+#[test]
+fn slots_switching_on_the_in_place_path_allocate_nothing() {
+    let packets = wire(60);
+    let with_slot = || {
+        let mut s = sfu(ForwardingConfig::forward_all(), false);
+        // Participant 4 sees the others' video through one slot.
+        s.add_slot(4, 0x5107, &[12, 22, 32], 12).unwrap();
+        s
+    };
+    let (mut sfu, mut twin) = (with_slot(), with_slot());
+    let (mut out, mut buf) = (SfuOutput::new(), Vec::with_capacity(1500));
+    let thirds: Vec<&[(u32, Vec<u8>)]> = packets.chunks(packets.len() / 3 + 1).collect();
+    count_in_place(&mut sfu, &mut twin, thirds[0], &mut out, &mut buf);
+    let mut total = 0;
+    for (third, source) in thirds[1..].iter().zip([22, 32]) {
+        sfu.switch_slot(4, 0x5107, source).unwrap();
+        twin.switch_slot(4, 0x5107, source).unwrap();
+        let (allocated, _) = count_in_place(&mut sfu, &mut twin, third, &mut out, &mut buf);
+        total += allocated;
+    }
+    assert_eq!(total, 0);
+    assert!(sfu.stats().held_back > 0, "{:?}", sfu.stats());
+    assert_eq!(sfu.stats(), twin.stats());
+    // The slot's SSRC went out: the switches happened.
+    assert!(sfu.ssrcs_for(4).contains(&0x5107));
+}
+
+#[test]
+fn the_output_drains_each_packet_once_and_refusals_empty_it() {
+    let packets = wire(2);
+    let mut sfu = sfu(ForwardingConfig::forward_all(), false);
+    let mut out = SfuOutput::new();
+    let (from, packet) = &packets[0];
+    let mut buf = packet.clone();
+    sfu.receive_in_place(*from, &mut buf, &mut out).unwrap();
+    assert_eq!(out.len(), 3);
+    let listed: Vec<(u32, Vec<u8>)> = out.iter().map(|(to, p)| (to, p.to_vec())).collect();
+    let mut drained = vec![];
+    while let Some((to, p)) = out.poll_transmit() {
+        drained.push((to, p.to_vec()));
+    }
+    assert_eq!(drained, listed);
+    assert_eq!(out.poll_transmit(), None);
+    // The same packet again is a replay: refused, counted, and nothing left to send.
+    let mut buf = packet.clone();
+    assert!(sfu.receive_in_place(*from, &mut buf, &mut out).is_err());
+    assert!(out.is_empty() && out.iter().next().is_none());
+    assert_eq!(sfu.stats().srtp_replays, 1);
 }

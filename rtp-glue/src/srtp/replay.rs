@@ -137,6 +137,9 @@ impl ReplayWindow {
                 self.bits = [0; WORDS];
                 self.top = Some(index);
             }
+            // In order, the common case: the one bit passed over is the new index's own,
+            // set below.
+            Some(top) if index == top + 1 => self.top = Some(index),
             Some(top) if index > top => {
                 self.clear_after(top, index - top);
                 self.top = Some(index);
