@@ -33,17 +33,25 @@ pub struct ParticipantConfig {
     pub bind: IpAddr,
     /// Tests: a copy of every datagram it sends (to replay them from elsewhere).
     pub tap: Option<Sender<Vec<u8>>>,
+    /// Tests: raw data-channel messages sent once it is in the group, as they are (e.g.
+    /// malformed ones, which the SFU must refuse without effect on the group).
+    pub raw_mls: Vec<Vec<u8>>,
 }
 
 impl ParticipantConfig {
     /// A participant of the SFU at `sfu` (its base URL, `http://127.0.0.1:PORT`).
     pub fn new(sfu: &str, name: &str, duration: Duration) -> Self {
         Self {
-            endpoint: format!("{}/whip", sfu.trim_end_matches('/')),
+            endpoint: format!(
+                "{}/whip?name={}",
+                sfu.trim_end_matches('/'),
+                query_escape(name)
+            ),
             name: name.to_owned(),
             duration,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tap: None,
+            raw_mls: Vec::new(),
         }
     }
 }
@@ -128,6 +136,7 @@ pub fn run_participant(
     let socket = UdpSocket::bind((config.bind, 0))?;
     let (mut session, offer, pending) =
         Session::new(&config.name, socket, config.tap.clone(), progress.clone())?;
+    session.raw_mls.clone_from(&config.raw_mls);
     let (answer, resource) = post_offer(&config.endpoint, &offer)?;
     session.accept_answer(pending, &answer)?;
     let started = Instant::now();
@@ -174,4 +183,17 @@ fn leave(session: &mut Session, resource: &str, now: Instant) -> Instant {
     // If the SFU is gone the participant leaves anyway.
     let _ = delete_resource(resource);
     now
+}
+
+/// `name` percent-encoded for a URL query (RFC 3986 unreserved characters kept).
+fn query_escape(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -14,6 +14,8 @@ pub struct ParticipantReport {
     pub name: String,
     /// Its leaf in the group (the last one it had).
     pub leaf: Option<u32>,
+    /// Its own SSRCs (audio, video).
+    pub ssrcs: Vec<u32>,
     /// Audio frames it sent.
     pub audio_sent: u64,
     /// Video frames it sent.

@@ -75,6 +75,8 @@ pub(crate) struct Session {
     pub(crate) report: ParticipantReport,
     tally: Tally,
     tap: Option<Sender<Vec<u8>>>,
+    /// Raw data-channel messages to send once in the group (tests).
+    pub(crate) raw_mls: Vec<Vec<u8>>,
     progress: Arc<Progress>,
     buf: Vec<u8>,
 }
@@ -157,6 +159,7 @@ impl Session {
             },
             tally: Tally::default(),
             tap,
+            raw_mls: Vec::new(),
             progress,
             buf: vec![0; 2048],
         };
@@ -194,6 +197,7 @@ impl Session {
                 .map(|s| *s.ssrc())
                 .ok_or(WebrtcError::BadAnswer("a send stream"))?;
             self.sender.add_stream(ssrc, 0, context, None)?;
+            self.report.ssrcs.push(ssrc);
             self.tx.push(TxStream {
                 ssrc,
                 pt,
@@ -379,6 +383,7 @@ impl Session {
             s.next_at = now;
         }
         self.progress.joined.store(true, Ordering::SeqCst);
+        self.outbox.extend(std::mem::take(&mut self.raw_mls));
         self.new_epoch();
     }
 
@@ -551,6 +556,7 @@ impl Session {
     /// The report, with the lost frames counted.
     pub(crate) fn finish(mut self) -> ParticipantReport {
         self.report.lost = self.tally.lost();
+        self.report.removed = self.removed;
         self.rtc.disconnect();
         self.report
     }

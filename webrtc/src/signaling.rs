@@ -170,7 +170,10 @@ fn offer(
     let name = query
         .split('&')
         .find_map(|kv| kv.strip_prefix("name="))
-        .map_or_else(|| format!("peer-{id}"), |n| n.chars().take(64).collect());
+        .map_or_else(
+            || format!("peer-{id}"),
+            |n| unescape(n).chars().take(64).collect(),
+        );
     registry.insert(id);
     if commands
         .send(Command::Add {
@@ -193,4 +196,45 @@ fn offer(
         reply.add_header(h);
     }
     reply
+}
+
+/// A percent-encoded query value decoded; bytes that do not decode are kept as they are, and
+/// the result is read as UTF-8 with replacement characters.
+fn unescape(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(h)) => {
+                out.push(h);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn query_values_decode() {
+        assert_eq!(unescape("al%20ice+b"), "al ice b");
+        assert_eq!(unescape("%zz%4"), "%zz%4");
+        assert_eq!(unescape("%C3%A9"), "\u{e9}");
+    }
 }
