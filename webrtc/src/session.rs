@@ -553,11 +553,11 @@ impl Session {
         }
     }
 
-    /// The report, with the lost frames counted.
+    /// The report, with the lost frames counted; the peer connection closes with the socket.
+    /// Nothing more is sent (a killed participant says nothing either).
     pub(crate) fn finish(mut self) -> ParticipantReport {
         self.report.lost = self.tally.lost();
         self.report.removed = self.removed;
-        self.rtc.disconnect();
         self.report
     }
 }
