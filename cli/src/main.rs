@@ -17,6 +17,7 @@ mod inspect;
 mod join;
 mod meeting;
 mod sfu;
+mod udp_meeting;
 
 use std::process::ExitCode;
 

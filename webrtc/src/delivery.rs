@@ -103,6 +103,8 @@ struct InFlight {
     epoch: u64,
     joins: Vec<(PeerId, Vec<u8>)>,
     leaves: Vec<PeerId>,
+    /// Joiners of this commit that left meanwhile: removed in the next batch.
+    leave_after: Vec<PeerId>,
     asked_at: Instant,
 }
 
@@ -166,7 +168,7 @@ impl DeliveryService {
                 welcome,
                 ratchet_tree,
                 added,
-            } => self.commit(from, epoch, commit, welcome, ratchet_tree, added),
+            } => self.commit(now, from, epoch, commit, welcome, ratchet_tree, added),
             MlsMessage::Ack { leaf, epoch } => self.ack(from, leaf, epoch),
             other => Err(DeliveryError::Unexpected(other.name())),
         };
@@ -222,8 +224,10 @@ impl DeliveryService {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
+        now: Instant,
         from: PeerId,
         epoch: u64,
         commit: Vec<u8>,
@@ -278,6 +282,9 @@ impl DeliveryService {
         self.stats.removals += f.leaves.len() as u64;
         let batch = (f.joins.len() + f.leaves.len()) as u64;
         self.stats.biggest_batch = self.stats.biggest_batch.max(batch);
+        for peer in f.leave_after {
+            self.leave(now, peer);
+        }
         Ok(())
     }
 
@@ -298,13 +305,21 @@ impl DeliveryService {
     /// `peer` leaves (it asked to, or it disappeared): its removal joins the next batch.
     /// Safe to call for any peer, any number of times.
     pub fn leave(&mut self, now: Instant, peer: PeerId) {
+        // A committer that leaves will not answer: its batch goes back to the queue.
+        if self.in_flight.as_ref().is_some_and(|f| f.committer == peer) {
+            self.abort_in_flight(now);
+        }
         self.pending_joins.retain(|(p, _)| *p != peer);
         if self.creating == Some(peer) {
             self.creating = None;
             self.create_if_none();
         }
-        if let Some(f) = &mut self.in_flight {
-            f.joins.retain(|(p, _)| *p != peer);
+        // A joiner whose add is being committed leaves once it is in.
+        if let Some(f) = &mut self.in_flight
+            && f.joins.iter().any(|(p, _)| *p == peer)
+            && !f.leave_after.contains(&peer)
+        {
+            f.leave_after.push(peer);
         }
         if self.members.contains_key(&peer) && !self.pending_leaves.contains(&peer) {
             self.pending_leaves.push(peer);
@@ -313,6 +328,20 @@ impl DeliveryService {
         if self.members.len() == self.pending_leaves.len() && !self.members.is_empty() {
             self.dissolve();
         }
+    }
+
+    /// The commit asked for will not come: its joins and leaves go back to the queue, first.
+    fn abort_in_flight(&mut self, now: Instant) {
+        let Some(f) = self.in_flight.take() else {
+            return;
+        };
+        let left = f.leave_after;
+        self.pending_joins
+            .splice(0..0, f.joins.into_iter().filter(|(p, _)| !left.contains(p)));
+        let mut leaves = f.leaves;
+        leaves.retain(|l| !self.pending_leaves.contains(l));
+        self.pending_leaves.splice(0..0, leaves);
+        self.pending_since = Some(now);
     }
 
     /// Everyone left: the group ends, and the next joiner creates a new one.
@@ -357,10 +386,7 @@ impl DeliveryService {
             && now >= f.asked_at + COMMIT_TIMEOUT
         {
             let committer = f.committer;
-            if let Some(f) = self.in_flight.take() {
-                self.pending_joins.splice(0..0, f.joins);
-                self.pending_since = Some(now);
-            }
+            self.abort_in_flight(now);
             self.stats.committer_timeouts += 1;
             self.leave(now, committer);
         }
@@ -396,6 +422,7 @@ impl DeliveryService {
             epoch,
             joins,
             leaves,
+            leave_after: Vec::new(),
             asked_at: now,
         });
     }
@@ -403,5 +430,240 @@ impl DeliveryService {
     /// The next thing to do.
     pub fn poll_output(&mut self) -> Option<DeliveryOutput> {
         self.out.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn drain(ds: &mut DeliveryService) -> Vec<DeliveryOutput> {
+        std::iter::from_fn(|| ds.poll_output()).collect()
+    }
+
+    fn kp(n: u8) -> MlsMessage {
+        MlsMessage::Join {
+            key_package: vec![n],
+        }
+    }
+
+    /// A group of peers 1 (leaf 0), 2 (leaf 1), 3 (leaf 2) at epoch 1.
+    fn group(t: Instant) -> DeliveryService {
+        let mut ds = DeliveryService::new();
+        ds.handle_message(t, 1, kp(1)).unwrap();
+        assert_eq!(
+            drain(&mut ds),
+            [DeliveryOutput::Send(1, MlsMessage::Create)]
+        );
+        ds.handle_message(
+            t,
+            1,
+            MlsMessage::Created {
+                ratchet_tree: vec![0],
+            },
+        )
+        .unwrap();
+        ds.handle_message(t, 2, kp(2)).unwrap();
+        ds.handle_message(t, 3, kp(3)).unwrap();
+        ds.handle_timeout(t + BATCH);
+        let asked = drain(&mut ds);
+        assert_eq!(
+            asked,
+            [DeliveryOutput::Send(
+                1,
+                MlsMessage::CommitRequest {
+                    epoch: 0,
+                    adds: vec![vec![2], vec![3]],
+                    removes: vec![]
+                }
+            )],
+            "one batch, to the creator"
+        );
+        let commit = MlsMessage::Commit {
+            epoch: 1,
+            commit: vec![9],
+            welcome: vec![8],
+            ratchet_tree: vec![7],
+            added: vec![1, 2],
+        };
+        ds.handle_message(t, 1, commit).unwrap();
+        let welcome = MlsMessage::Welcome {
+            epoch: 1,
+            welcome: vec![8],
+            ratchet_tree: vec![7],
+        };
+        assert_eq!(
+            drain(&mut ds),
+            [
+                DeliveryOutput::Send(2, welcome.clone()),
+                DeliveryOutput::Send(3, welcome)
+            ]
+        );
+        ds
+    }
+
+    #[test]
+    fn joins_are_batched_and_welcomed_with_the_tree() {
+        let t = Instant::now();
+        let ds = group(t);
+        assert_eq!(
+            (ds.leaf(2), ds.leaf(3), ds.ratchet_tree()),
+            (Some(1), Some(2), &[7u8][..])
+        );
+        assert_eq!(ds.stats().biggest_batch, 2);
+    }
+
+    #[test]
+    fn refused_messages_change_nothing() {
+        let t = Instant::now();
+        let mut ds = group(t);
+        let before = format!("{:?}", (ds.stats().epoch, ds.ratchet_tree(), ds.leaf(2)));
+        let bad = [
+            (
+                2,
+                MlsMessage::Commit {
+                    epoch: 2,
+                    commit: vec![],
+                    welcome: vec![],
+                    ratchet_tree: vec![],
+                    added: vec![],
+                },
+            ),
+            (2, MlsMessage::Ack { leaf: 0, epoch: 1 }),
+            (9, MlsMessage::Ack { leaf: 5, epoch: 1 }),
+            (2, kp(2)),
+            (2, MlsMessage::Create),
+            (
+                1,
+                MlsMessage::Created {
+                    ratchet_tree: vec![],
+                },
+            ),
+        ];
+        for (from, msg) in bad {
+            assert!(ds.handle_message(t, from, msg).is_err());
+        }
+        assert!(drain(&mut ds).is_empty());
+        assert_eq!(
+            before,
+            format!("{:?}", (ds.stats().epoch, ds.ratchet_tree(), ds.leaf(2)))
+        );
+        assert_eq!(ds.stats().refused, 6);
+    }
+
+    #[test]
+    fn a_leaving_committer_hands_over_and_an_unanswered_one_is_removed() {
+        let t = Instant::now();
+        let mut ds = group(t);
+        // Peer 1 (leaf 0, the committer) leaves: peer 2 commits its removal.
+        ds.leave(t, 1);
+        ds.handle_timeout(t + BATCH);
+        assert_eq!(
+            drain(&mut ds),
+            [DeliveryOutput::Send(
+                2,
+                MlsMessage::CommitRequest {
+                    epoch: 1,
+                    adds: vec![],
+                    removes: vec![0]
+                }
+            )]
+        );
+        // Peer 2 never answers: after COMMIT_TIMEOUT it is removed too, and peer 3 commits both.
+        let late = t + BATCH + COMMIT_TIMEOUT;
+        ds.handle_timeout(late);
+        ds.handle_timeout(late + BATCH);
+        assert_eq!(
+            drain(&mut ds),
+            [DeliveryOutput::Send(
+                3,
+                MlsMessage::CommitRequest {
+                    epoch: 1,
+                    adds: vec![],
+                    removes: vec![0, 1]
+                }
+            )]
+        );
+        assert_eq!(ds.stats().committer_timeouts, 1);
+        let commit = MlsMessage::Commit {
+            epoch: 2,
+            commit: vec![5],
+            welcome: vec![],
+            ratchet_tree: vec![6],
+            added: vec![],
+        };
+        ds.handle_message(late, 3, commit).unwrap();
+        let out = drain(&mut ds);
+        let handshake = MlsMessage::Handshake {
+            epoch: 2,
+            commit: vec![5],
+        };
+        assert_eq!(
+            out,
+            [
+                DeliveryOutput::Send(1, handshake.clone()),
+                DeliveryOutput::Send(2, handshake),
+                DeliveryOutput::Removed(1),
+                DeliveryOutput::Removed(2),
+            ]
+        );
+        assert_eq!(ds.stats().members, 1);
+        // The last member leaving ends the group; the next joiner creates a new one.
+        ds.leave(late, 3);
+        assert_eq!(drain(&mut ds), [DeliveryOutput::Removed(3)]);
+        ds.handle_message(late, 4, kp(4)).unwrap();
+        assert_eq!(
+            drain(&mut ds),
+            [DeliveryOutput::Send(4, MlsMessage::Create)]
+        );
+    }
+
+    #[test]
+    fn a_joiner_leaving_during_its_commit_is_removed_after_it() {
+        let t = Instant::now();
+        let mut ds = group(t);
+        ds.handle_message(t, 4, kp(4)).unwrap();
+        ds.handle_timeout(t + BATCH);
+        assert_eq!(drain(&mut ds).len(), 1, "commit request");
+        ds.leave(t + BATCH, 4);
+        let commit = MlsMessage::Commit {
+            epoch: 2,
+            commit: vec![1],
+            welcome: vec![2],
+            ratchet_tree: vec![3],
+            added: vec![3],
+        };
+        ds.handle_message(t + BATCH, 1, commit).unwrap();
+        assert_eq!(ds.leaf(4), Some(3));
+        drain(&mut ds);
+        ds.handle_timeout(t + BATCH * 2);
+        assert_eq!(
+            drain(&mut ds),
+            [DeliveryOutput::Send(
+                1,
+                MlsMessage::CommitRequest {
+                    epoch: 2,
+                    adds: vec![],
+                    removes: vec![3]
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn acknowledgements_go_to_the_other_members() {
+        let t = Instant::now();
+        let mut ds = group(t);
+        ds.handle_message(t, 2, MlsMessage::Ack { leaf: 1, epoch: 1 })
+            .unwrap();
+        let ack = MlsMessage::Ack { leaf: 1, epoch: 1 };
+        assert_eq!(
+            drain(&mut ds),
+            [
+                DeliveryOutput::Send(1, ack.clone()),
+                DeliveryOutput::Send(3, ack)
+            ]
+        );
     }
 }

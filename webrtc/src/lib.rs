@@ -13,24 +13,28 @@
 //! HTTP POST offer / DELETE  ------->  WHIP-style signaling
 //! ```
 //!
-//! An SFU and two participants, for a second:
+//! An SFU and two participants on loopback, for a few seconds:
 //!
-//! ```no_run
+//! ```
+//! use std::sync::atomic::Ordering;
 //! use std::time::Duration;
 //! use sframe_webrtc::{ParticipantConfig, ParticipantHandle, SfuConfig, SfuServer};
 //!
 //! let sfu = SfuServer::start(SfuConfig::new("127.0.0.1:0".parse()?))?;
-//! let alice = ParticipantHandle::spawn(ParticipantConfig::new(&sfu.url(), "alice", Duration::from_secs(1)))?;
-//! let bob = ParticipantHandle::spawn(ParticipantConfig::new(&sfu.url(), "bob", Duration::from_secs(1)))?;
-//! let (alice, bob) = (alice.join()?, bob.join()?);
+//! let secs = Duration::from_secs;
+//! let alice = ParticipantHandle::spawn(ParticipantConfig::new(&sfu.url(), "alice", secs(3)))?;
+//! while !alice.progress().joined.load(Ordering::SeqCst) {
+//!     std::thread::sleep(Duration::from_millis(20)); // Alice creates the group
+//! }
+//! let bob = ParticipantHandle::spawn(ParticipantConfig::new(&sfu.url(), "bob", secs(1)))?;
+//! let (bob, alice) = (bob.join()?, alice.join()?);
 //! assert!(alice.decrypted > 0 && bob.decrypted > 0);
-//! assert_eq!(alice.rollover_drops, 0);
+//! assert_eq!(alice.rollover_drops + bob.rollover_drops, 0);
+//! assert_eq!(alice.security_codes[&1], bob.security_codes[&1]); // epoch 1: Bob is in
 //! let stats = sfu.stop();
-//! assert_eq!(stats.plaintext_seen, 0);
+//! assert_eq!(stats.plaintext_seen, 0); // the SFU never saw a frame in clear
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! (`no_run`: doctests stay off the network; `tests/` runs the same.)
 //!
 //! The pieces: [`SfuServer`] (signaling, media forwarding, the MLS [`DeliveryService`]),
 //! [`ParticipantHandle`] / [`run_participant`] (a participant on its own thread and socket),
@@ -52,6 +56,7 @@ mod sfu;
 mod sfu_peer;
 mod signaling;
 pub mod synthetic;
+mod udp_meeting;
 mod whip_client;
 
 pub use delivery::{
@@ -64,3 +69,4 @@ pub use participant::{ParticipantConfig, ParticipantHandle, Progress, run_partic
 pub use report::ParticipantReport;
 pub use sfu::{SfuConfig, SfuServer, SfuStats};
 pub use signaling::MAX_OFFER_LEN;
+pub use udp_meeting::{UdpMeetingConfig, UdpMeetingReport, run_udp_meeting};

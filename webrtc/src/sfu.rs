@@ -289,6 +289,10 @@ impl MediaLoop {
     fn leave(&mut self, now: Instant, id: PeerId) {
         if let Some(p) = self.peers.iter_mut().find(|p| p.id == id) {
             p.leaving = true;
+            // Closed once its removal is committed, or at the latest after this (a peer not
+            // in the group yet has no removal to wait for).
+            let latest = now + Duration::from_secs(5);
+            p.close_at = Some(p.close_at.map_or(latest, |t| t.min(latest)));
         }
         self.ds.leave(now, id);
         self.delivery_outputs(now);
@@ -333,7 +337,8 @@ impl MediaLoop {
                 DeliveryOutput::Removed(id) => {
                     if let Some(p) = self.peers.iter_mut().find(|p| p.id == id) {
                         p.leaving = true;
-                        p.close_at = Some(now + Duration::from_secs(1));
+                        let linger = now + Duration::from_secs(1);
+                        p.close_at = Some(p.close_at.map_or(linger, |t| t.min(linger)));
                     }
                 }
             }
