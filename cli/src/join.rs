@@ -108,7 +108,7 @@ fn render(r: &ParticipantReport) -> String {
     s.push_str(if r.removed {
         "\nleft the group (removed by a commit)"
     } else {
-        "\nleft (no removal commit seen)"
+        "\nleft without a removal commit (the last member, or the SFU was gone)"
     });
     s
 }

@@ -35,7 +35,7 @@ pub struct SfuArgs {
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
 
-    /// Print the final counters as JSON
+    /// Print the final counters as JSON on stdout (the group changes then go to stderr)
     #[arg(long)]
     json: bool,
 }
@@ -45,7 +45,12 @@ pub fn run(args: &SfuArgs) -> Result<(), CliError> {
         return Err(CliError::usage("--listen must be a loopback address"));
     }
     let sfu = SfuServer::start(SfuConfig::new(args.listen)).map_err(CliError::runtime)?;
-    let mut out = std::io::stdout();
+    // With --json, stdout carries only the JSON; the running commentary goes to stderr.
+    let mut out: Box<dyn Write> = if args.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
     let _ = writeln!(
         out,
         "SFU: signaling {}/whip, media udp {}",
@@ -69,7 +74,7 @@ pub fn run(args: &SfuArgs) -> Result<(), CliError> {
     let stats = sfu.stop();
     if args.json {
         let json = serde_json::to_string_pretty(&stats).map_err(CliError::runtime)?;
-        let _ = writeln!(out, "{json}");
+        let _ = writeln!(std::io::stdout(), "{json}");
     } else {
         let _ = writeln!(out, "{}", summary(&stats));
     }

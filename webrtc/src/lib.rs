@@ -42,6 +42,13 @@
 //! pipeline leaves SRTP to str0m), and [`synthetic`] (the media frames and the plaintext
 //! canary the SFU scans for).
 
+//! Dependencies, and why: str0m 0.25 (`default-features = false`, its `aws-lc-rs` crypto)
+//! for WebRTC, because it is sans IO like the rest of the workspace; `tiny_http` for the
+//! signaling server, a small synchronous HTTP/1.1 server that runs on one std thread beside
+//! the media loop (signaling is a few requests per participant, so nothing faster is needed,
+//! and no async runtime enters the crate); `ureq` (no TLS compiled in) for the participant's
+//! two requests. Threads and std sockets only: no tokio.
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
