@@ -49,8 +49,9 @@ fn a_killed_participant_is_removed_and_the_others_carry_on() {
         .collect();
     std::thread::sleep(Duration::from_secs(2));
     for (p, c) in [&alice, &bob].iter().zip(counts) {
-        // Two seconds of the other's audio and video: about 160 frames.
-        assert!(p.progress().decrypted.load(Ordering::SeqCst) >= c + 100);
+        // Two seconds of the other's audio and video are about 160 frames (half of that
+        // allows for a loaded machine running debug builds).
+        assert!(p.progress().decrypted.load(Ordering::SeqCst) >= c + 80);
     }
     alice.leave();
     bob.leave();
