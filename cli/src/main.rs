@@ -14,7 +14,10 @@ mod encoding;
 mod encrypt;
 mod error;
 mod inspect;
+mod join;
 mod meeting;
+mod sfu;
+mod udp_meeting;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,10 @@ Examples:
 
   # A whole meeting: MLS group, SFrame, RTP/SRTP and an SFU on a simulated network
   sframe meeting
+
+  # Real WebRTC on loopback: an SFU, then participants in other terminals
+  sframe sfu --listen 127.0.0.1:8080
+  sframe join --sfu http://127.0.0.1:8080 --name alice --duration 30
 
 Exit status: 0 on success; 1 when the input is rejected (authentication failed, truncated or
 malformed frame, KID mismatch, bad hex on stdin, I/O error) or, for `meeting`, when an
@@ -65,6 +72,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     Bench(bench::BenchArgs),
     Meeting(meeting::MeetingArgs),
+    Sfu(sfu::SfuArgs),
+    Join(join::JoinArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +87,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Meeting(args) => meeting::run(&args),
+        Command::Sfu(args) => sfu::run(&args),
+        Command::Join(args) => join::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

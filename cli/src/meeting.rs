@@ -57,6 +57,16 @@ enum ModeArg {
     PerPacket,
 }
 
+/// Where the meeting runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TransportArg {
+    /// The simulated network and clock (seeded, faster than real time)
+    Sim,
+    /// Real WebRTC (str0m: ICE, DTLS-SRTP) over UDP on loopback, in real time, with an SFU
+    /// server and participants on threads
+    Udp,
+}
+
 /// Arguments of `sframe meeting`.
 #[derive(Debug, Args)]
 #[command(
@@ -138,6 +148,12 @@ pub struct MeetingArgs {
     /// Print the report as one JSON object on stdout (and no progress bar)
     #[arg(long)]
     json: bool,
+
+    /// Where the meeting runs. `udp` uses --participants (up to 16), --duration and --churn;
+    /// the network flags, --suite, --mode, --commit-delay, --grace and --seed are the
+    /// simulator's
+    #[arg(long, value_enum, default_value_t = TransportArg::Sim)]
+    transport: TransportArg,
 }
 
 /// A clap parser for a number in `[low, high]`.
@@ -194,6 +210,9 @@ fn config(args: &MeetingArgs) -> Config {
 
 /// Runs the meeting, prints the report, and fails if an invariant did.
 pub fn run(args: &MeetingArgs) -> Result<(), CliError> {
+    if args.transport == TransportArg::Udp {
+        return crate::udp_meeting::run(args.participants, args.duration, args.churn, args.json);
+    }
     let started = Instant::now();
     let mut meeting = Meeting::new(config(args)).map_err(CliError::runtime)?;
     let bar = progress_bar(args.json, meeting.total_us());
