@@ -1,10 +1,13 @@
 //! What the tests that leave the process share: the wasm build, finding node and chromium,
 //! and the rule for a missing tool (skip with the reason outside CI, fail under CI).
-#![allow(dead_code)]
+// Test helpers outside #[test] functions: a failed expect is a failed test.
+#![allow(dead_code, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+pub mod serve;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -52,13 +55,18 @@ pub fn node() -> Option<PathBuf> {
 }
 
 /// The release build of the module for `wasm32-unknown-unknown`, built once per test
-/// binary; `Err` says why it could not be built (most often: the target is not installed).
+/// binary (or `SFRAME_WASM_MODULE`, a module built beforehand); `Err` says why it could not
+/// be built (most often: the target is not installed).
 pub fn wasm_module() -> Result<PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT.get_or_init(build_wasm).clone()
 }
 
 fn build_wasm() -> Result<PathBuf, String> {
+    // A module built beforehand (e.g. while iterating on a shared, busy target folder).
+    if let Some(module) = std::env::var_os("SFRAME_WASM_MODULE") {
+        return Ok(PathBuf::from(module));
+    }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));

@@ -1,0 +1,37 @@
+// Drives headless Chromium through the loopback page: node browser.mjs INPUT.json OUTPUT.json
+// INPUT: { url, chromium, userDataDir, screenshot, config, nativeFrames: [hex] }.
+// OUTPUT: { loopback: what sframeLoopback returned, native: what sframeDecrypt returned }.
+// Assertions are the caller's (wasm/tests/browser_loopback.rs), which also made nativeFrames.
+import { readFileSync, writeFileSync } from 'node:fs';
+import puppeteer from 'puppeteer-core';
+
+const [inputPath, outputPath] = process.argv.slice(2);
+const input = JSON.parse(readFileSync(inputPath, 'utf8'));
+
+const browser = await puppeteer.launch({
+  executablePath: input.chromium,
+  headless: true,
+  userDataDir: input.userDataDir,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    `--user-data-dir=${input.userDataDir}`,
+  ],
+});
+try {
+  const page = await browser.newPage();
+  page.on('console', (m) => console.error(`page: ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => console.error(`request failed: ${r.url()}`));
+  page.on('response', (r) => r.status() >= 400 && console.error(`${r.status()}: ${r.url()}`));
+  await page.goto(`${input.url}/loopback.html`, { waitUntil: 'load' });
+  await page.waitForFunction(() => typeof window.sframeLoopback === 'function');
+  const loopback = await page.evaluate((c) => window.sframeLoopback(c), input.config);
+  if (input.screenshot) await page.screenshot({ path: input.screenshot, fullPage: true });
+  const native = await page.evaluate((f) => window.sframeDecrypt(f), input.nativeFrames);
+  await page.evaluate(() => window.sframeHangUp());
+  writeFileSync(outputPath, JSON.stringify({ loopback, native, version: await browser.version() }));
+} finally {
+  await browser.close();
+}

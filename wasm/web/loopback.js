@@ -1,0 +1,113 @@
+// The loopback page's logic: window.sframeLoopback(config) runs a call between two
+// RTCPeerConnections in this page (VP8 and Opus), the sender's transforms encrypting as
+// participant "alice" (leaf 0) and the receiver's decrypting as "bob" (leaf 1), changes the
+// epoch once mid-call, and returns the worker's counts and the receiver's getStats.
+// window.sframeDecrypt(frames) decrypts frames made elsewhere as bob; window.sframeHangUp()
+// ends the call (left running until then, for a screenshot).
+
+const worker = new Worker('worker.js', { type: 'module' });
+let nextId = 0;
+const pending = new Map();
+worker.onmessage = ({ data: { id, result, error } }) => {
+  const p = pending.get(id);
+  pending.delete(id);
+  if (error !== undefined) p.reject(new Error(error)); else p.resolve(result);
+};
+function rpc(op, args = {}) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, op, ...args });
+  });
+}
+window.sframeRpc = rpc;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function preferCodec(transceiver, kind, mimeType) {
+  const codecs = RTCRtpReceiver.getCapabilities(kind).codecs
+    .filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+  transceiver.setCodecPreferences(codecs);
+}
+
+async function receiverStats(pc) {
+  const out = { video: {}, audio: {} };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp') {
+      out[s.kind] = {
+        packetsReceived: s.packetsReceived, framesReceived: s.framesReceived,
+        framesDecoded: s.framesDecoded, keyFramesDecoded: s.keyFramesDecoded,
+        framesDropped: s.framesDropped, pliCount: s.pliCount, firCount: s.firCount,
+        totalSamplesReceived: s.totalSamplesReceived, concealedSamples: s.concealedSamples,
+        decoderImplementation: s.decoderImplementation, codecId: s.codecId,
+      };
+    }
+    if (s.type === 'codec') out[`codec ${s.id}`] = s.mimeType;
+  });
+  return out;
+}
+
+async function connect(pc1, pc2) {
+  pc1.onicecandidate = (e) => e.candidate && pc2.addIceCandidate(e.candidate);
+  pc2.onicecandidate = (e) => e.candidate && pc1.addIceCandidate(e.candidate);
+  await pc1.setLocalDescription(await pc1.createOffer());
+  await pc2.setRemoteDescription(pc1.localDescription);
+  await pc2.setLocalDescription(await pc2.createAnswer());
+  await pc1.setRemoteDescription(pc2.localDescription);
+}
+
+window.sframeLoopback = async (config) => {
+  const { suite, keys, members, durationMs, epochChangeAtMs, capture } = config;
+  await rpc('create', { name: 'alice', suite, leaf: 0 });
+  await rpc('create', { name: 'bob', suite, leaf: 1 });
+  for (const name of ['alice', 'bob']) await rpc('addEpoch', { name, epoch: 1, key: keys[0], members });
+  await rpc('capture', { limit: capture });
+
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: true, video: { width: 320, height: 240, frameRate: 30 } });
+  document.getElementById('local').srcObject = stream;
+  const pc1 = new RTCPeerConnection();
+  const pc2 = new RTCPeerConnection();
+  const remote = new MediaStream();
+  document.getElementById('remote').srcObject = remote;
+  pc2.ontrack = ({ receiver, track }) => {
+    receiver.transform = new RTCRtpScriptTransform(worker,
+      { participant: 'bob', side: 'recv', kind: track.kind });
+    remote.addTrack(track);
+  };
+  for (const track of stream.getTracks()) {
+    const transceiver = pc1.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    preferCodec(transceiver, track.kind, track.kind === 'video' ? 'video/VP8' : 'audio/opus');
+    transceiver.sender.transform = new RTCRtpScriptTransform(worker,
+      { participant: 'alice', side: 'send', kind: track.kind, context: track.kind === 'video' ? 1 : 0 });
+  }
+  await connect(pc1, pc2);
+
+  const started = performance.now();
+  await sleep(epochChangeAtMs);
+  // Epoch 2: installed on every member first, then acknowledged; alice switches then.
+  await rpc('addEpoch', { name: 'bob', epoch: 2, key: keys[1], members });
+  await rpc('addEpoch', { name: 'alice', epoch: 2, key: keys[1], members });
+  const beforeSwitch = await rpc('stats');
+  for (const leaf of members.filter((m) => m !== 0)) {
+    await rpc('acknowledge', { name: 'alice', leaf, epoch: 2 });
+  }
+  await sleep(Math.max(0, durationMs - (performance.now() - started)));
+
+  const result = {
+    worker: await rpc('stats'),
+    beforeSwitch,
+    receiver: await receiverStats(pc2),
+    captured: await rpc('captured'),
+    elapsedMs: performance.now() - started,
+  };
+  document.getElementById('stats').textContent = JSON.stringify(result.worker, null, 1);
+  window.sframeHangUp = () => {
+    pc1.close();
+    pc2.close();
+    stream.getTracks().forEach((t) => t.stop());
+  };
+  return result;
+};
+
+window.sframeDecrypt = (frames) => rpc('decrypt', { name: 'bob', frames });
