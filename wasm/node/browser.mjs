@@ -1,6 +1,7 @@
 // Drives headless Chromium through the loopback page: node browser.mjs INPUT.json OUTPUT.json
 // INPUT: { url, chromium, userDataDir, screenshot, config, nativeFrames: [hex] }.
-// OUTPUT: { loopback: what sframeLoopback returned, native: what sframeDecrypt returned }.
+// OUTPUT: { loopback: what sframeLoopback returned, native: what sframeDecrypt returned,
+// bench: ns per frame in the worker's wasm (if INPUT has bench: { suite, sizes, iterations }) }.
 // Assertions are the caller's (wasm/tests/browser_loopback.rs), which also made nativeFrames.
 import { readFileSync, writeFileSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
@@ -31,7 +32,9 @@ try {
   if (input.screenshot) await page.screenshot({ path: input.screenshot, fullPage: true });
   const native = await page.evaluate((f) => window.sframeDecrypt(f), input.nativeFrames);
   await page.evaluate(() => window.sframeHangUp());
-  writeFileSync(outputPath, JSON.stringify({ loopback, native, version: await browser.version() }));
+  const bench = input.bench ? await page.evaluate((b) => window.sframeBench(b), input.bench) : null;
+  writeFileSync(outputPath, JSON.stringify({ loopback, native, bench,
+    version: await browser.version() }));
 } finally {
   await browser.close();
 }

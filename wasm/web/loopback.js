@@ -111,3 +111,4 @@ window.sframeLoopback = async (config) => {
 };
 
 window.sframeDecrypt = (frames) => rpc('decrypt', { name: 'bob', frames });
+window.sframeBench = (args) => rpc('bench', args);

@@ -17,6 +17,7 @@
 //   capture { limit }                              keep the first `limit` frames per send transform
 //   captured {}                                    [{ participant, kind, plaintext, frame }] (hex)
 //   decrypt { name, frames: [hex] }                decrypt frames made elsewhere (native code)
+//   bench { suite, sizes, iterations }             ns per frame to encrypt and decrypt, by size
 import { SframeWasm } from './sframe.js';
 
 const ready = fetch(new URL('./sframe_wasm.wasm', import.meta.url))
@@ -53,6 +54,28 @@ const ops = {
   },
   capture(_wasm, { limit }) { captureLimit = limit; },
   captured() { return captured; },
+  bench(wasm, { suite, sizes, iterations }) {
+    // Encrypt then decrypt `iterations` frames of each size between two fresh participants;
+    // the average over the loop (performance.now() is coarse, the loop is not).
+    const [a, b] = [wasm.createParticipant(suite, 0), wasm.createParticipant(suite, 1)];
+    const key = new Uint8Array(16).fill(3);
+    for (const h of [a, b]) wasm.addEpoch(h, 1, key, [0, 1], 0);
+    const result = {};
+    for (const size of sizes) {
+      const plaintext = new Uint8Array(size).fill(0x5a);
+      const frames = [];
+      let t = performance.now();
+      for (let i = 0; i < iterations; i += 1) frames.push(wasm.encrypt(a, 1, plaintext, 0).data);
+      const enc = performance.now() - t;
+      t = performance.now();
+      for (const f of frames) if (!wasm.decrypt(b, f, 0).data) throw new Error('bench frame dropped');
+      const dec = performance.now() - t;
+      result[size] = { encryptNs: (enc * 1e6) / iterations, decryptNs: (dec * 1e6) / iterations };
+    }
+    wasm.freeParticipant(a);
+    wasm.freeParticipant(b);
+    return result;
+  },
   decrypt(wasm, { name, frames }) {
     const h = handleOf(name);
     return frames.map((f) => {
