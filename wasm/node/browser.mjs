@@ -29,7 +29,7 @@ try {
   await page.goto(`${input.url}/loopback.html`, { waitUntil: 'load' });
   await page.waitForFunction(() => typeof window.sframeLoopback === 'function');
   const loopback = await page.evaluate((c) => window.sframeLoopback(c), input.config);
-  if (input.screenshot) await page.screenshot({ path: input.screenshot, fullPage: true });
+  if (input.screenshot) await page.screenshot({ path: input.screenshot });
   const native = await page.evaluate((f) => window.sframeDecrypt(f), input.nativeFrames);
   await page.evaluate(() => window.sframeHangUp());
   const bench = input.bench ? await page.evaluate((b) => window.sframeBench(b), input.bench) : null;
