@@ -8,6 +8,9 @@
 //!   decoded the decrypted video (`framesDecoded`) and audio;
 //! - frames captured in the worker as they left the encryptor decrypt natively (sframe-mls on
 //!   aws-lc-rs) to exactly the plaintext the worker saw;
+//! - the same frames, packetized as Chromium sends them (VP8 with its payload descriptor,
+//!   Opus one frame per packet), are reassembled and decrypted by `sframe-rtp`'s
+//!   `CodecSframeReceiver`;
 //! - frames encrypted natively (as leaf 2) decrypt in the page's wasm to exactly their
 //!   plaintext.
 //!
@@ -27,6 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sframe_core::{Backend, CipherSuite};
 use sframe_mls::{EpochKeys, Keyring, KeyringConfig, Received};
+use sframe_rtp::{Codec, CodecSframeReceiver, ReassemblyConfig};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 const MEMBERS: [u32; 3] = [0, 1, 2];
@@ -159,6 +163,7 @@ fn chromium_encrypts_and_decrypts_with_the_wasm_module_and_native_code_agrees() 
     eprintln!("wasm in Chromium's worker, ns per frame: {}", out["bench"]);
     check_call(worker, &loopback["receiver"]);
     check_captured_frames_decrypt_natively(&loopback["captured"]);
+    check_captured_frames_through_codec_packetization(&loopback["captured"]);
     check_native_frames_decrypt_in_wasm(&out["native"], &native);
 }
 
@@ -243,6 +248,65 @@ fn check_captured_frames_decrypt_natively(captured: &Value) {
         }
     }
     assert!(keyframes >= 1, "the first video frames include a key frame");
+}
+
+/// RTP packets of one frame as Chromium sends them: VP8 with an RFC 7741 descriptor (X and I
+/// set, a 15-bit picture ID; S on the first packet), at most 1,100 payload bytes each; Opus
+/// whole.
+fn chromium_packets(frame: &[u8], video: bool, seq: &mut u16, picture_id: u16) -> Vec<Vec<u8>> {
+    let (pt, ssrc, chunk) = if video {
+        (96u8, 1111u32, 1100)
+    } else {
+        (111, 2222, usize::MAX)
+    };
+    let chunks: Vec<&[u8]> = frame.chunks(chunk.min(frame.len().max(1))).collect();
+    let last = chunks.len() - 1;
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker = u8::from(i == last) << 7;
+            let mut p = vec![0x80, marker | pt];
+            p.extend_from_slice(&seq.to_be_bytes());
+            p.extend_from_slice(&(u32::from(picture_id) * 3000).to_be_bytes());
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            if video {
+                let s = if i == 0 { 0x10 } else { 0 };
+                p.extend_from_slice(&[0x80 | s, 0x80]);
+                p.extend_from_slice(&(0x8000 | picture_id).to_be_bytes());
+            }
+            p.extend_from_slice(c);
+            *seq = seq.wrapping_add(1);
+            p
+        })
+        .collect()
+}
+
+fn check_captured_frames_through_codec_packetization(captured: &Value) {
+    let mut native = keyring(None);
+    let mut rx = CodecSframeReceiver::new(
+        &[(96, Codec::Vp8), (111, Codec::Opus)],
+        ReassemblyConfig::default(),
+        4,
+    );
+    let (mut seq, mut frames) = (0u16, 0);
+    for (n, c) in captured
+        .as_array()
+        .expect("captured frames")
+        .iter()
+        .enumerate()
+    {
+        let video = c["kind"] == "video";
+        let packets = chromium_packets(&hex(&c["frame"]), video, &mut seq, n as u16);
+        let mut out = Vec::new();
+        for p in &packets {
+            out.extend(rx.push(&mut native, Duration::ZERO, p).expect("accepted"));
+        }
+        assert_eq!(out.len(), 1, "one frame from {} packets", packets.len());
+        assert_eq!(out[0].plaintext(), &hex(&c["plaintext"])[..]);
+        frames += 1;
+    }
+    assert_eq!(frames, 2 * CAPTURE);
 }
 
 fn check_native_frames_decrypt_in_wasm(results: &Value, native: &[(Vec<u8>, Vec<u8>)]) {
