@@ -9,7 +9,15 @@ import puppeteer from 'puppeteer-core';
 const [inputPath, outputPath] = process.argv.slice(2);
 const input = JSON.parse(readFileSync(inputPath, 'utf8'));
 
-const browser = await puppeteer.launch({
+// Give up (and close Chromium, which a killed node would leave running) after timeoutMs.
+const deadline = setTimeout(async () => {
+  console.error(`browser.mjs: no result after ${input.timeoutMs} ms`);
+  await browser?.close().catch(() => {});
+  process.exit(2);
+}, input.timeoutMs ?? 90000);
+
+let browser = null;
+browser = await puppeteer.launch({
   executablePath: input.chromium,
   headless: true,
   userDataDir: input.userDataDir,
@@ -24,6 +32,10 @@ try {
   const page = await browser.newPage();
   page.on('console', (m) => console.error(`page: ${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('workercreated', (w) => {
+    w.on('console', (m) => console.error(`worker: ${m.type()}: ${m.text()}`));
+    w.on('error', (e) => console.error(`worker error: ${e.message ?? e}`));
+  });
   page.on('requestfailed', (r) => console.error(`request failed: ${r.url()}`));
   page.on('response', (r) => r.status() >= 400 && console.error(`${r.status()}: ${r.url()}`));
   await page.goto(`${input.url}/loopback.html`, { waitUntil: 'load' });
@@ -37,4 +49,5 @@ try {
     version: await browser.version() }));
 } finally {
   await browser.close();
+  clearTimeout(deadline);
 }

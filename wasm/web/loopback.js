@@ -5,47 +5,12 @@
 // window.sframeDecrypt(frames) decrypts frames made elsewhere as bob; window.sframeHangUp()
 // ends the call (left running until then, for a screenshot).
 
-const worker = new Worker('worker.js', { type: 'module' });
-let nextId = 0;
-const pending = new Map();
-worker.onmessage = ({ data: { id, result, error } }) => {
-  const p = pending.get(id);
-  pending.delete(id);
-  if (error !== undefined) p.reject(new Error(error)); else p.resolve(result);
-};
-function rpc(op, args = {}) {
-  return new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, op, ...args });
-  });
-}
+import { receiveDecrypted, receiverStats, sendEncrypted, startWorker } from './call.js';
+
+const { worker, rpc } = startWorker();
 window.sframeRpc = rpc;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function preferCodec(transceiver, kind, mimeType) {
-  const codecs = RTCRtpReceiver.getCapabilities(kind).codecs
-    .filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
-  transceiver.setCodecPreferences(codecs);
-}
-
-async function receiverStats(pc) {
-  const out = { video: {}, audio: {} };
-  (await pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp') {
-      out[s.kind] = {
-        packetsReceived: s.packetsReceived, framesReceived: s.framesReceived,
-        framesDecoded: s.framesDecoded, keyFramesDecoded: s.keyFramesDecoded,
-        framesDropped: s.framesDropped, pliCount: s.pliCount, firCount: s.firCount,
-        totalSamplesReceived: s.totalSamplesReceived, concealedSamples: s.concealedSamples,
-        decoderImplementation: s.decoderImplementation, codecId: s.codecId,
-      };
-    }
-    if (s.type === 'codec') out[`codec ${s.id}`] = s.mimeType;
-  });
-  return out;
-}
 
 async function connect(pc1, pc2) {
   pc1.onicecandidate = (e) => e.candidate && pc2.addIceCandidate(e.candidate);
@@ -62,6 +27,7 @@ window.sframeLoopback = async (config) => {
   await rpc('create', { name: 'bob', suite, leaf: 1 });
   for (const name of ['alice', 'bob']) await rpc('addEpoch', { name, epoch: 1, key: keys[0], members });
   await rpc('capture', { limit: capture });
+  console.log('loopback: participants keyed');
 
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: true, video: { width: 320, height: 240, frameRate: 30 } });
@@ -70,18 +36,10 @@ window.sframeLoopback = async (config) => {
   const pc2 = new RTCPeerConnection();
   const remote = new MediaStream();
   document.getElementById('remote').srcObject = remote;
-  pc2.ontrack = ({ receiver, track }) => {
-    receiver.transform = new RTCRtpScriptTransform(worker,
-      { participant: 'bob', side: 'recv', kind: track.kind });
-    remote.addTrack(track);
-  };
-  for (const track of stream.getTracks()) {
-    const transceiver = pc1.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    preferCodec(transceiver, track.kind, track.kind === 'video' ? 'video/VP8' : 'audio/opus');
-    transceiver.sender.transform = new RTCRtpScriptTransform(worker,
-      { participant: 'alice', side: 'send', kind: track.kind, context: track.kind === 'video' ? 1 : 0 });
-  }
+  receiveDecrypted(pc2, worker, 'bob', (track) => remote.addTrack(track));
+  sendEncrypted(pc1, worker, stream, 'alice');
   await connect(pc1, pc2);
+  console.log('loopback: connected');
 
   const started = performance.now();
   await sleep(epochChangeAtMs);

@@ -4,7 +4,9 @@
 // instance holds every participant the page created.
 //
 // A transform's options: { participant, side: 'send' | 'recv', kind: 'audio' | 'video',
-// context } (context: the KID's stream value on send; 0 audio, 1 video by convention).
+// context, stream } (context: the KID's stream value on send, 0 audio and 1 video by
+// convention; stream: the remote MediaStream's id on receive, so each remote participant's
+// tracks are counted apart: transforms["participant/side/kind/stream"]).
 // A frame that cannot be encrypted or decrypted is counted by cause and dropped; nothing is
 // ever thrown into the media pipeline. An empty frame (no payload) goes on untouched and is
 // counted as such.
@@ -140,7 +142,8 @@ function transformFrame(wasm, opts, c, frame) {
 
 onrtctransform = ({ transformer }) => {
   const opts = transformer.options;
-  const c = counters(`${opts.participant}/${opts.side}/${opts.kind}`);
+  const tag = opts.stream ? `/${opts.stream}` : '';
+  const c = counters(`${opts.participant}/${opts.side}/${opts.kind}${tag}`);
   const stream = new TransformStream({
     async transform(frame, controller) {
       c.frames += 1;
