@@ -81,7 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (pe, pd) = participant_cost(size)?;
         let (ke, kd) = keyring_cost(size)?;
         println!(
-            "{size:>6} B: Participant (RustCrypto, native) {pe:.0} / {pd:.0}; keyring (aws-lc-rs) {ke:.0} / {kd:.0}"
+            "{size:>6} B: Participant (RustCrypto, native) {pe:.0} / {pd:.0}; \
+             keyring (aws-lc-rs) {ke:.0} / {kd:.0}"
         );
     }
     Ok(())

@@ -9,7 +9,7 @@
 //! `Vec<u8>`. The symbols carry the `sframe_` prefix so they cannot clash with another
 //! library's when the crate is linked natively.
 //!
-//! Return values: a length (`>= 0`), a [`FrameDrop::code`](crate::FrameDrop::code) (`-1` to
+//! Return values: a length (`>= 0`), a [`TransformDrop::code`](crate::TransformDrop::code) (`-1` to
 //! `-7`) or a [`SframeWasmError::code`](crate::SframeWasmError::code) (`-100` to `-104`).
 //! Times are milliseconds on the caller's clock (`performance.now()`).
 #![allow(unsafe_code)]
@@ -18,7 +18,7 @@ use std::cell::RefCell;
 
 use crate::SframeWasmError;
 use crate::instance::Instance;
-use crate::stats::FrameDrop;
+use crate::stats::TransformDrop;
 
 thread_local! {
     static INSTANCE: RefCell<Instance> = RefCell::new(Instance::default());
@@ -36,7 +36,7 @@ fn ret(result: Result<usize, SframeWasmError>) -> i32 {
     }
 }
 
-fn ret_frame(result: Result<Result<usize, FrameDrop>, SframeWasmError>) -> i32 {
+fn ret_frame(result: Result<Result<usize, TransformDrop>, SframeWasmError>) -> i32 {
     match result {
         Ok(Err(drop)) => drop.code(),
         Ok(Ok(n)) => ret(Ok(n)),

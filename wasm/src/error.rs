@@ -3,7 +3,7 @@
 use core::fmt;
 
 /// Why a call from the page failed. Frame drops are not errors: they are counted
-/// ([`FrameDrop`](crate::FrameDrop)).
+/// ([`TransformDrop`](crate::TransformDrop)).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SframeWasmError {

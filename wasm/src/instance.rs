@@ -14,7 +14,7 @@ use crate::error::SframeWasmError;
 use sframe_core::MAX_TAG_LEN;
 
 use crate::participant::{PLAINTEXT_OFFSET, Participant, millis};
-use crate::stats::FrameDrop;
+use crate::stats::TransformDrop;
 
 /// Where a call's input goes in the buffer.
 pub const INPUT_OFFSET: usize = PLAINTEXT_OFFSET;
@@ -147,7 +147,7 @@ impl Instance {
     /// is the output. Returns its length.
     ///
     /// # Errors
-    /// The counted [`FrameDrop`] (as `Ok(Err(..))`), or a [`SframeWasmError`] for a bad
+    /// The counted [`TransformDrop`] (as `Ok(Err(..))`), or a [`SframeWasmError`] for a bad
     /// handle or length.
     pub fn encrypt(
         &mut self,
@@ -155,7 +155,7 @@ impl Instance {
         now_ms: f64,
         context: u64,
         len: usize,
-    ) -> Result<Result<usize, FrameDrop>, SframeWasmError> {
+    ) -> Result<Result<usize, TransformDrop>, SframeWasmError> {
         self.input(len.saturating_add(MAX_TAG_LEN))?;
         let Self {
             io, participants, ..
@@ -182,7 +182,7 @@ impl Instance {
         handle: u32,
         now_ms: f64,
         len: usize,
-    ) -> Result<Result<usize, FrameDrop>, SframeWasmError> {
+    ) -> Result<Result<usize, TransformDrop>, SframeWasmError> {
         self.input(len)?;
         let Self {
             io, participants, ..
@@ -205,8 +205,8 @@ impl Instance {
         Ok(result.map(|opened| opened.plaintext.len()))
     }
 
-    /// Writes the participant's counts as JSON ([`crate::Stats::to_json`]) as the output;
-    /// returns its length.
+    /// Writes the participant's counts as JSON ([`crate::ParticipantStats::to_json`]) as the
+    /// output; returns its length.
     ///
     /// # Errors
     /// [`SframeWasmError::NoSuchParticipant`].

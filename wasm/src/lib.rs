@@ -6,9 +6,9 @@
 //! base key and roster go in ([`Participant::add_epoch`]), frames are sent under the KIDs of
 //! RFC 9605 section 5.2 (`sframe-mls`'s own `Keyring`, not a copy of it, so the layout and key
 //! derivation are the native ones), counters never repeat, and every frame that cannot be
-//! encrypted or decrypted is counted by cause ([`Stats`], [`FrameDrop`]) and dropped, never
-//! thrown into the media pipeline. Always the RustCrypto backend: the one that builds for
-//! wasm, so the native tests of this crate run the code the browser runs.
+//! encrypted or decrypted is counted by cause ([`ParticipantStats`], [`TransformDrop`]) and
+//! dropped, never thrown into the media pipeline. Always the RustCrypto backend: the one that
+//! builds for wasm, so the native tests of this crate run the code the browser runs.
 //!
 //! ```
 //! use sframe_wasm::{Instance, INPUT_OFFSET};
@@ -61,5 +61,5 @@ mod stats;
 
 pub use error::SframeWasmError;
 pub use instance::{INPUT_OFFSET, Instance};
-pub use participant::{Opened, PLAINTEXT_OFFSET, Participant, millis};
-pub use stats::{FrameDrop, Stats};
+pub use participant::{OpenedFrame, PLAINTEXT_OFFSET, Participant, millis};
+pub use stats::{ParticipantStats, TransformDrop};

@@ -10,7 +10,7 @@ use sframe_mls::{
 };
 
 use crate::error::SframeWasmError;
-use crate::stats::{FrameDrop, Stats};
+use crate::stats::{ParticipantStats, TransformDrop};
 
 /// Where the plaintext goes in a buffer handed to [`Participant::encrypt`]: room for the
 /// longest SFrame header in front of it.
@@ -18,7 +18,7 @@ pub const PLAINTEXT_OFFSET: usize = MAX_HEADER_LEN;
 
 /// A decrypted frame's origin and where its plaintext lies in the buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Opened {
+pub struct OpenedFrame {
     /// The sender's leaf index.
     pub sender_index: u32,
     /// The epoch it was sent under.
@@ -35,7 +35,7 @@ pub struct Opened {
 ///
 /// Always the RustCrypto backend, the one that builds for `wasm32-unknown-unknown`, so native
 /// tests of this type run the code the browser runs. Frames of an epoch not installed yet
-/// are dropped and counted ([`FrameDrop::UnknownEpoch`]), not held: a transform hands each
+/// are dropped and counted ([`TransformDrop::UnknownEpoch`]), not held: a transform hands each
 /// frame on at once. The keyring's sender keeps the old epoch until every member
 /// acknowledged the new one (or the grace passed), so a page that installs each epoch on
 /// every member before acknowledging it drops no frame for a change of epoch.
@@ -46,7 +46,8 @@ pub struct Opened {
 /// use sframe_wasm::{Participant, PLAINTEXT_OFFSET};
 ///
 /// let suite = CipherSuite::Aes128GcmSha256_128;
-/// let (mut alice, mut bob) = (Participant::new(suite, Some(0), 4)?, Participant::new(suite, Some(1), 4)?);
+/// let mut alice = Participant::new(suite, Some(0), 4)?;
+/// let mut bob = Participant::new(suite, Some(1), 4)?;
 /// let t = Duration::ZERO;
 /// alice.add_epoch(t, 1, &[7; 16], &[0, 1])?;
 /// bob.add_epoch(t, 1, &[7; 16], &[0, 1])?;
@@ -64,7 +65,7 @@ pub struct Opened {
 pub struct Participant {
     keyring: Keyring,
     own_leaf: Option<u32>,
-    stats: Stats,
+    stats: ParticipantStats,
 }
 
 /// `now` from a JavaScript clock in milliseconds (`performance.now()`); negative or NaN is 0.
@@ -95,7 +96,7 @@ impl Participant {
         Ok(Self {
             keyring,
             own_leaf,
-            stats: Stats::default(),
+            stats: ParticipantStats::default(),
         })
     }
 
@@ -132,7 +133,7 @@ impl Participant {
     /// in `buf`. Counters never repeat under a KID.
     ///
     /// # Errors
-    /// The counted cause ([`FrameDrop`]) when the frame cannot be sent: no epoch to send
+    /// The counted cause ([`TransformDrop`]) when the frame cannot be sent: no epoch to send
     /// under, no room in `buf`, a context that does not fit the KID.
     pub fn encrypt(
         &mut self,
@@ -140,7 +141,7 @@ impl Participant {
         context: u64,
         buf: &mut [u8],
         plain_len: usize,
-    ) -> Result<Range<usize>, FrameDrop> {
+    ) -> Result<Range<usize>, TransformDrop> {
         self.tick(now);
         let header_len = match self.keyring.header_len(context) {
             Ok(len) => len,
@@ -163,8 +164,12 @@ impl Participant {
     /// plaintext lies.
     ///
     /// # Errors
-    /// The counted cause ([`FrameDrop`]); the keyring is unchanged.
-    pub fn decrypt(&mut self, now: Duration, frame: &mut [u8]) -> Result<Opened, FrameDrop> {
+    /// The counted cause ([`TransformDrop`]); the keyring is unchanged.
+    pub fn decrypt(
+        &mut self,
+        now: Duration,
+        frame: &mut [u8],
+    ) -> Result<OpenedFrame, TransformDrop> {
         self.tick(now);
         let base = frame.as_ptr() as usize;
         match self.keyring.decrypt(now, 0, b"", frame) {
@@ -172,7 +177,7 @@ impl Participant {
                 let start = (data.as_ptr() as usize).saturating_sub(base);
                 let plaintext = start..start + data.len();
                 self.stats.received(info.sender_index, info.epoch);
-                Ok(Opened {
+                Ok(OpenedFrame {
                     sender_index: info.sender_index,
                     epoch: info.epoch,
                     context: info.context,
@@ -180,13 +185,15 @@ impl Participant {
                 })
             }
             // Buffering is off (max_frames 0): a frame of an unknown epoch is an error.
-            Ok(Received::Buffered) => Err(self.stats.recv_dropped_cause(FrameDrop::UnknownEpoch)),
+            Ok(Received::Buffered) => {
+                Err(self.stats.recv_dropped_cause(TransformDrop::UnknownEpoch))
+            }
             Err(e) => Err(self.stats.recv_dropped(&e)),
         }
     }
 
     /// What this participant counted.
-    pub fn stats(&self) -> &Stats {
+    pub fn stats(&self) -> &ParticipantStats {
         &self.stats
     }
 
@@ -216,20 +223,20 @@ impl Participant {
 }
 
 /// Why a keyring refused a frame, as a counted cause.
-pub(crate) fn cause_of(e: &SframeMlsError) -> FrameDrop {
+pub(crate) fn cause_of(e: &SframeMlsError) -> TransformDrop {
     match e {
         SframeMlsError::Frame(f) | SframeMlsError::Sframe(f) => match f {
             SframeError::MalformedHeader(_) | SframeError::TruncatedFrame { .. } => {
-                FrameDrop::Malformed
+                TransformDrop::Malformed
             }
-            SframeError::AuthenticationFailed => FrameDrop::AuthenticationFailed,
-            SframeError::Replay { .. } => FrameDrop::Replay,
-            SframeError::UnknownKid(_) => FrameDrop::UnknownSender,
-            _ => FrameDrop::Other,
+            SframeError::AuthenticationFailed => TransformDrop::AuthenticationFailed,
+            SframeError::Replay { .. } => TransformDrop::Replay,
+            SframeError::UnknownKid(_) => TransformDrop::UnknownSender,
+            _ => TransformDrop::Other,
         },
-        SframeMlsError::UnknownEpoch { .. } => FrameDrop::UnknownEpoch,
-        SframeMlsError::UnknownSender { .. } => FrameDrop::UnknownSender,
-        SframeMlsError::NoSendEpoch | SframeMlsError::NotASender => FrameDrop::NoSendEpoch,
-        _ => FrameDrop::Other,
+        SframeMlsError::UnknownEpoch { .. } => TransformDrop::UnknownEpoch,
+        SframeMlsError::UnknownSender { .. } => TransformDrop::UnknownSender,
+        SframeMlsError::NoSendEpoch | SframeMlsError::NotASender => TransformDrop::NoSendEpoch,
+        _ => TransformDrop::Other,
     }
 }

@@ -11,7 +11,7 @@ use crate::participant::cause_of;
 /// it; nothing is thrown into the media pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum FrameDrop {
+pub enum TransformDrop {
     /// Sending: no epoch installed yet, or this participant is receive-only.
     NoSendEpoch,
     /// Receiving: the header does not parse or the frame is shorter than its tag.
@@ -29,28 +29,28 @@ pub enum FrameDrop {
     Other,
 }
 
-impl FrameDrop {
-    /// Every cause, in the order of [`FrameDrop::code`].
-    pub const ALL: [FrameDrop; 7] = [
-        FrameDrop::NoSendEpoch,
-        FrameDrop::Malformed,
-        FrameDrop::AuthenticationFailed,
-        FrameDrop::Replay,
-        FrameDrop::UnknownEpoch,
-        FrameDrop::UnknownSender,
-        FrameDrop::Other,
+impl TransformDrop {
+    /// Every cause, in the order of [`TransformDrop::code`].
+    pub const ALL: [TransformDrop; 7] = [
+        TransformDrop::NoSendEpoch,
+        TransformDrop::Malformed,
+        TransformDrop::AuthenticationFailed,
+        TransformDrop::Replay,
+        TransformDrop::UnknownEpoch,
+        TransformDrop::UnknownSender,
+        TransformDrop::Other,
     ];
 
-    /// The name used in [`Stats::to_json`].
+    /// The name used in [`ParticipantStats::to_json`].
     pub const fn name(self) -> &'static str {
         match self {
-            FrameDrop::NoSendEpoch => "no_send_epoch",
-            FrameDrop::Malformed => "malformed",
-            FrameDrop::AuthenticationFailed => "authentication_failed",
-            FrameDrop::Replay => "replay",
-            FrameDrop::UnknownEpoch => "unknown_epoch",
-            FrameDrop::UnknownSender => "unknown_sender",
-            FrameDrop::Other => "other",
+            TransformDrop::NoSendEpoch => "no_send_epoch",
+            TransformDrop::Malformed => "malformed",
+            TransformDrop::AuthenticationFailed => "authentication_failed",
+            TransformDrop::Replay => "replay",
+            TransformDrop::UnknownEpoch => "unknown_epoch",
+            TransformDrop::UnknownSender => "unknown_sender",
+            TransformDrop::Other => "other",
         }
     }
 
@@ -59,23 +59,23 @@ impl FrameDrop {
         -1 - self as i32
     }
 
-    /// The cause of a [`FrameDrop::code`].
-    pub fn from_code(code: i32) -> Option<FrameDrop> {
+    /// The cause of a [`TransformDrop::code`].
+    pub fn from_code(code: i32) -> Option<TransformDrop> {
         let index = usize::try_from((-1_i32).checked_sub(code)?).ok()?;
-        FrameDrop::ALL.get(index).copied()
+        TransformDrop::ALL.get(index).copied()
     }
 }
 
 /// Counts of one participant: frames encrypted (send direction), frames decrypted per sender
 /// and epoch (receive direction), and drops by cause in each direction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
+pub struct ParticipantStats {
     /// Frames encrypted.
     pub encrypted: u64,
     /// Frames encrypted per epoch.
     pub encrypted_by_epoch: BTreeMap<u64, u64>,
     /// Frames not encrypted, by cause.
-    pub send_dropped: BTreeMap<FrameDrop, u64>,
+    pub send_dropped: BTreeMap<TransformDrop, u64>,
     /// Frames decrypted.
     pub decrypted: u64,
     /// Frames decrypted per sender leaf.
@@ -83,14 +83,14 @@ pub struct Stats {
     /// Frames decrypted per epoch.
     pub decrypted_by_epoch: BTreeMap<u64, u64>,
     /// Frames not decrypted, by cause.
-    pub recv_dropped: BTreeMap<FrameDrop, u64>,
+    pub recv_dropped: BTreeMap<TransformDrop, u64>,
     /// Times the sender switched epoch.
     pub switches: u64,
     /// Epochs retired.
     pub retired: u64,
 }
 
-impl Stats {
+impl ParticipantStats {
     pub(crate) fn sent(&mut self, epoch: Option<u64>) {
         self.encrypted += 1;
         if let Some(epoch) = epoch {
@@ -98,10 +98,10 @@ impl Stats {
         }
     }
 
-    pub(crate) fn send_dropped(&mut self, e: &SframeMlsError) -> FrameDrop {
+    pub(crate) fn send_dropped(&mut self, e: &SframeMlsError) -> TransformDrop {
         let cause = match cause_of(e) {
-            FrameDrop::NoSendEpoch => FrameDrop::NoSendEpoch,
-            _ => FrameDrop::Other,
+            TransformDrop::NoSendEpoch => TransformDrop::NoSendEpoch,
+            _ => TransformDrop::Other,
         };
         *self.send_dropped.entry(cause).or_default() += 1;
         cause
@@ -113,11 +113,11 @@ impl Stats {
         *self.decrypted_by_epoch.entry(epoch).or_default() += 1;
     }
 
-    pub(crate) fn recv_dropped(&mut self, e: &SframeMlsError) -> FrameDrop {
+    pub(crate) fn recv_dropped(&mut self, e: &SframeMlsError) -> TransformDrop {
         self.recv_dropped_cause(cause_of(e))
     }
 
-    pub(crate) fn recv_dropped_cause(&mut self, cause: FrameDrop) -> FrameDrop {
+    pub(crate) fn recv_dropped_cause(&mut self, cause: TransformDrop) -> TransformDrop {
         *self.recv_dropped.entry(cause).or_default() += 1;
         cause
     }
@@ -176,21 +176,21 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_are_negative() {
-        for cause in FrameDrop::ALL {
+        for cause in TransformDrop::ALL {
             assert!(cause.code() < 0);
-            assert_eq!(FrameDrop::from_code(cause.code()), Some(cause));
+            assert_eq!(TransformDrop::from_code(cause.code()), Some(cause));
         }
-        assert_eq!(FrameDrop::from_code(0), None);
-        assert_eq!(FrameDrop::from_code(-8), None);
-        assert_eq!(FrameDrop::from_code(i32::MIN), None);
+        assert_eq!(TransformDrop::from_code(0), None);
+        assert_eq!(TransformDrop::from_code(-8), None);
+        assert_eq!(TransformDrop::from_code(i32::MIN), None);
     }
 
     #[test]
     fn json_names_every_count() {
-        let mut stats = Stats::default();
+        let mut stats = ParticipantStats::default();
         stats.sent(Some(2));
         stats.received(1, 2);
-        stats.recv_dropped_cause(FrameDrop::Replay);
+        stats.recv_dropped_cause(TransformDrop::Replay);
         assert_eq!(
             stats.to_json(),
             "{\"send\":{\"encrypted\":1,\"by_epoch\":{\"2\":1},\"dropped\":{}},\

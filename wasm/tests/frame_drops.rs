@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sframe_core::{CipherSuite, Header};
 use sframe_wasm::{
-    FrameDrop, INPUT_OFFSET, Instance, PLAINTEXT_OFFSET, Participant, SframeWasmError,
+    INPUT_OFFSET, Instance, PLAINTEXT_OFFSET, Participant, SframeWasmError, TransformDrop,
 };
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
@@ -41,12 +41,15 @@ fn each_cause_is_counted_and_the_next_frame_decrypts() {
     *tampered.last_mut().expect("tag") ^= 1;
     assert_eq!(
         bob.decrypt(T, &mut tampered),
-        Err(FrameDrop::AuthenticationFailed)
+        Err(TransformDrop::AuthenticationFailed)
     );
-    assert_eq!(bob.decrypt(T, &mut [0xFF][..]), Err(FrameDrop::Malformed));
+    assert_eq!(
+        bob.decrypt(T, &mut [0xFF][..]),
+        Err(TransformDrop::Malformed)
+    );
     assert_eq!(
         bob.decrypt(T, &mut genuine[..3].to_vec()),
-        Err(FrameDrop::Malformed)
+        Err(TransformDrop::Malformed)
     );
 
     // Epoch 7 is not installed; leaf 3 is not a member of epoch 1.
@@ -54,7 +57,7 @@ fn each_cause_is_counted_and_the_next_frame_decrypts() {
     stranger.add_epoch(T, 7, &[9; 16], &[0, 1]).expect("epoch");
     assert_eq!(
         bob.decrypt(T, &mut seal(&mut stranger, b"x")),
-        Err(FrameDrop::UnknownEpoch)
+        Err(TransformDrop::UnknownEpoch)
     );
     // Leaf 2 is not a member of epoch 1 for a listener whose roster is 0, 1, 3 (S = 2 for
     // both rosters, so the KID splits the same way).
@@ -68,7 +71,7 @@ fn each_cause_is_counted_and_the_next_frame_decrypts() {
         .expect("epoch");
     assert_eq!(
         listener.decrypt(T, &mut seal(&mut third, b"x")),
-        Err(FrameDrop::UnknownSender)
+        Err(TransformDrop::UnknownSender)
     );
     assert_eq!(listener.stats().recv_dropped_total(), 1);
 
@@ -77,18 +80,22 @@ fn each_cause_is_counted_and_the_next_frame_decrypts() {
         bob.decrypt(T, &mut first).is_ok(),
         "unchanged by the bad frames"
     );
-    assert_eq!(bob.decrypt(T, &mut genuine.clone()), Err(FrameDrop::Replay));
+    assert_eq!(
+        bob.decrypt(T, &mut genuine.clone()),
+        Err(TransformDrop::Replay)
+    );
 
     let stats = bob.stats();
     assert_eq!(stats.decrypted, 1);
-    let dropped: Vec<(FrameDrop, u64)> = stats.recv_dropped.iter().map(|(k, v)| (*k, *v)).collect();
+    let dropped: Vec<(TransformDrop, u64)> =
+        stats.recv_dropped.iter().map(|(k, v)| (*k, *v)).collect();
     assert_eq!(
         dropped,
         [
-            (FrameDrop::Malformed, 2),
-            (FrameDrop::AuthenticationFailed, 1),
-            (FrameDrop::Replay, 1),
-            (FrameDrop::UnknownEpoch, 1),
+            (TransformDrop::Malformed, 2),
+            (TransformDrop::AuthenticationFailed, 1),
+            (TransformDrop::Replay, 1),
+            (TransformDrop::UnknownEpoch, 1),
         ]
     );
 }
@@ -99,19 +106,22 @@ fn sending_without_an_epoch_or_as_a_listener_is_a_counted_drop() {
     let mut buf = vec![0; 64];
     assert_eq!(
         early.encrypt(T, 0, &mut buf, 4),
-        Err(FrameDrop::NoSendEpoch)
+        Err(TransformDrop::NoSendEpoch)
     );
     let mut listener = Participant::new(SUITE, None, 4).expect("participant");
     listener.add_epoch(T, 1, &[9; 16], &[0, 1]).expect("epoch");
     assert_eq!(
         listener.encrypt(T, 0, &mut buf, 4),
-        Err(FrameDrop::NoSendEpoch)
+        Err(TransformDrop::NoSendEpoch)
     );
     // A plaintext that does not fit the buffer with its tag.
     let (mut alice, _) = pair();
-    assert_eq!(alice.encrypt(T, 0, &mut buf, 60), Err(FrameDrop::Other));
+    assert_eq!(alice.encrypt(T, 0, &mut buf, 60), Err(TransformDrop::Other));
     assert_eq!(early.stats().send_dropped_total(), 1);
-    assert_eq!(alice.stats().send_dropped.get(&FrameDrop::Other), Some(&1));
+    assert_eq!(
+        alice.stats().send_dropped.get(&TransformDrop::Other),
+        Some(&1)
+    );
     assert_eq!(alice.stats().encrypted, 0);
 }
 

@@ -83,7 +83,7 @@ export class SframeWasm {
     return this.#frame(this.x.sframe_decrypt(handle, nowMs, input.length));
   }
 
-  /** The participant's counts (see Stats::to_json in the crate). */
+  /** The participant's counts (see ParticipantStats::to_json in the crate). */
   stats(handle) {
     const n = this.#check(this.x.sframe_stats(handle), 'stats');
     return JSON.parse(new TextDecoder().decode(this.#output(n)));

@@ -58,7 +58,8 @@ fn answer(stream: TcpStream, dir: &Path, extra: &HashMap<String, PathBuf>) -> st
         Some((f, body)) => {
             write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+                 Cache-Control: no-store\r\nConnection: close\r\n\r\n",
                 content_type(&f),
                 body.len()
             )?;
