@@ -1,7 +1,9 @@
 // The loopback page's logic: window.sframeLoopback(config) runs a call between two
 // RTCPeerConnections in this page (VP8 and Opus), the sender's transforms encrypting as
 // participant "alice" (leaf 0) and the receiver's decrypting as "bob" (leaf 1), changes the
-// epoch once mid-call, and returns the worker's counts and the receiver's getStats.
+// epoch once mid-call, and returns the worker's counts and the receiver's getStats. With
+// config.loseAtMs the receiver discards 3 video frames at that time (fault injection; the
+// receiver's getStats just before is result.beforeLoss).
 // window.sframeDecrypt(frames) decrypts frames made elsewhere as bob; window.sframeHangUp()
 // ends the call (left running until then, for a screenshot).
 
@@ -22,7 +24,7 @@ async function connect(pc1, pc2) {
 }
 
 window.sframeLoopback = async (config) => {
-  const { suite, keys, members, durationMs, epochChangeAtMs, capture } = config;
+  const { suite, keys, members, durationMs, epochChangeAtMs, capture, loseAtMs } = config;
   await rpc('create', { name: 'alice', suite, leaf: 0 });
   await rpc('create', { name: 'bob', suite, leaf: 1 });
   for (const name of ['alice', 'bob']) await rpc('addEpoch', { name, epoch: 1, key: keys[0], members });
@@ -32,6 +34,7 @@ window.sframeLoopback = async (config) => {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: true, video: { width: 320, height: 240, frameRate: 30 } });
   document.getElementById('local').srcObject = stream;
+  const result = {};
   const pc1 = new RTCPeerConnection();
   const pc2 = new RTCPeerConnection();
   const remote = new MediaStream();
@@ -42,6 +45,12 @@ window.sframeLoopback = async (config) => {
   console.log('loopback: connected');
 
   const started = performance.now();
+  if (loseAtMs !== undefined) {
+    setTimeout(async () => {
+      result.beforeLoss = await receiverStats(pc2);
+      await rpc('loseNext', { count: 3 });
+    }, loseAtMs);
+  }
   await sleep(epochChangeAtMs);
   // Epoch 2: installed on every member first, then acknowledged; alice switches then.
   await rpc('addEpoch', { name: 'bob', epoch: 2, key: keys[1], members });
@@ -52,13 +61,13 @@ window.sframeLoopback = async (config) => {
   }
   await sleep(Math.max(0, durationMs - (performance.now() - started)));
 
-  const result = {
+  Object.assign(result, {
     worker: await rpc('stats'),
     beforeSwitch,
     receiver: await receiverStats(pc2),
     captured: await rpc('captured'),
     elapsedMs: performance.now() - started,
-  };
+  });
   document.getElementById('stats').textContent = JSON.stringify(result.worker, null, 1);
   window.sframeHangUp = () => {
     pc1.close();

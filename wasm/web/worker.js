@@ -20,6 +20,8 @@
 //   captured {}                                    [{ participant, kind, plaintext, frame }] (hex)
 //   decrypt { name, frames: [hex] }                decrypt frames made elsewhere (native code)
 //   bench { suite, sizes, iterations }             ns per frame to encrypt and decrypt, by size
+//   loseNext { count }                             fault injection: the next `count` received
+//                                                  video frames are discarded (counted 'lost')
 import { SframeWasm } from './sframe.js';
 
 const ready = fetch(new URL('./sframe_wasm.wasm', import.meta.url))
@@ -28,6 +30,7 @@ const ready = fetch(new URL('./sframe_wasm.wasm', import.meta.url))
 const participants = new Map();
 const transforms = {};
 let captureLimit = 0;
+let loseVideo = 0;
 const captured = [];
 
 const toHex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -55,6 +58,7 @@ const ops = {
     return { participants: counts, transforms };
   },
   capture(_wasm, { limit }) { captureLimit = limit; },
+  loseNext(_wasm, { count }) { loseVideo = count; },
   captured() { return captured; },
   bench(wasm, { suite, sizes, iterations }) {
     // Encrypt then decrypt `iterations` frames of each size between two fresh participants;
@@ -119,6 +123,11 @@ function transformFrame(wasm, opts, c, frame) {
   const h = participants.get(opts.participant);
   if (h === undefined) { drop(c, 'no_participant'); return false; }
   const input = frame.data;
+  if (opts.side === 'recv' && opts.kind === 'video' && loseVideo > 0) {
+    loseVideo -= 1;
+    drop(c, 'lost');
+    return false;
+  }
   if (input.byteLength === 0) {
     // Chromium hands the receive transform an empty audio frame now and then (one at the
     // start of most calls) that no send transform produced: nothing to decrypt or to leak.
