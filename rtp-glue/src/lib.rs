@@ -92,6 +92,7 @@
 
 mod audio_level;
 mod codec;
+mod codec_sframe;
 mod depacketizer;
 mod descriptor;
 mod endpoint;
@@ -112,6 +113,9 @@ mod ssrc_keys;
 
 pub use audio_level::AudioLevel;
 pub use codec::Codec;
+pub use codec_sframe::{
+    CodecSframeError, CodecSframeFrame, CodecSframeReceiver, CodecSframeSender,
+};
 pub use depacketizer::DepacketizerConfig;
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};

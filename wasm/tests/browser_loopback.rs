@@ -1,0 +1,376 @@
+//! SFrame in Chromium's encoded transform, checked against native code: headless Chromium
+//! (Debian's `chromium`, driven by `wasm/node/browser.mjs` with npm `puppeteer-core`) opens
+//! `wasm/web/loopback.html` from a server on 127.0.0.1. Two RTCPeerConnections in the page
+//! carry the fake camera (VP8) and microphone (Opus); the sender's transforms encrypt whole
+//! frames with the wasm module, the receiver's decrypt them, and the epoch changes once
+//! mid-call. Then:
+//! - the receiver decrypted every frame (0 drops of any cause), in both epochs, and Chromium
+//!   decoded the decrypted video (`framesDecoded`) and audio;
+//! - frames captured in the worker as they left the encryptor decrypt natively (sframe-mls on
+//!   aws-lc-rs) to exactly the plaintext the worker saw;
+//! - the same frames, packetized as Chromium sends them (VP8 with its payload descriptor,
+//!   Opus one frame per packet), are reassembled and decrypted by `sframe-rtp`'s
+//!   `CodecSframeReceiver`;
+//! - frames encrypted natively (as leaf 2) decrypt in the page's wasm to exactly their
+//!   plaintext.
+//!
+//! Needs node, chromium and `npm ci` in wasm/node; outside CI a missing one skips the test
+//! with the reason, under CI (`CI=true`, as `.ci/run` runs) it fails.
+
+// Test helpers outside #[test] functions: a failed expect is a failed test.
+#![allow(clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sframe_core::{Backend, CipherSuite};
+use sframe_mls::{EpochKeys, Keyring, KeyringConfig, Received};
+use sframe_rtp::{Codec, CodecSframeReceiver, ReassemblyConfig};
+
+const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
+const MEMBERS: [u32; 3] = [0, 1, 2];
+const KEYS: [[u8; 16]; 2] = [[0x11; 16], [0x22; 16]];
+const CALL_MS: u64 = 8_000;
+const EPOCH_CHANGE_MS: u64 = 4_000;
+const CAPTURE: u64 = 20;
+/// node and Chromium together, generously: the call itself is 8 s.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn chromium() -> Option<PathBuf> {
+    let env = std::env::var_os("CHROMIUM").map(PathBuf::from);
+    env.into_iter()
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
+        .find(|p| p.is_file())
+}
+
+fn keyring(own: Option<u32>) -> Keyring {
+    let mut config = KeyringConfig::new(SUITE);
+    config.backend = Backend::AwsLc;
+    let mut ring = Keyring::new(config).expect("config");
+    for (epoch, key) in (1..).zip(KEYS) {
+        let keys = EpochKeys::new(epoch, &key, own, MEMBERS).expect("epoch");
+        ring.add_epoch(Duration::ZERO, keys).expect("epoch");
+    }
+    ring
+}
+
+/// Frames leaf 2 encrypts natively under epoch 2 (its sending epoch once acknowledged).
+fn native_frames() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut ring = keyring(Some(2));
+    ring.acknowledge(Duration::ZERO, 0, 2);
+    ring.acknowledge(Duration::ZERO, 1, 2);
+    assert_eq!(ring.sending_epoch(), Some(2));
+    (0..30u32)
+        .map(|i| {
+            let plaintext: Vec<u8> = (0..(i * 97 + 1)).map(|b| (b ^ i) as u8).collect();
+            let mut frame = plaintext.clone();
+            ring.encrypt(u64::from(i % 2), b"", &mut frame)
+                .expect("sent");
+            (plaintext, frame)
+        })
+        .collect()
+}
+
+fn run_browser(node: &PathBuf, module: PathBuf, input: &Value) -> Value {
+    let root = support::workspace();
+    let mut extra = HashMap::new();
+    extra.insert("/sframe_wasm.wasm".to_owned(), module);
+    let addr = support::serve::serve(&root.join("wasm/web"), extra);
+    static RUNS: AtomicU32 = AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let tmp =
+        std::env::temp_dir().join(format!("sframe-wasm-browser-{}-{run}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let mut input = input.clone();
+    input["url"] = json!(format!("http://{addr}"));
+    input["userDataDir"] = json!(tmp.join("profile"));
+    // Kept for a look: the local and the decrypted remote video side by side.
+    let shot = format!("loopback-{run}.png");
+    input["screenshot"] = json!(Path::new(env!("CARGO_TARGET_TMPDIR")).join(shot));
+    let (in_path, out_path) = (tmp.join("input.json"), tmp.join("output.json"));
+    std::fs::write(&in_path, input.to_string()).expect("write input");
+    let mut child = Command::new(node)
+        .arg(root.join("wasm/node/browser.mjs"))
+        .args([&in_path, &out_path])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("node starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = child.kill();
+            panic!("the browser run took over {BROWSER_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "browser.mjs failed: {status}");
+    let output = std::fs::read_to_string(&out_path).expect("output written");
+    let _ = std::fs::remove_dir_all(&tmp);
+    serde_json::from_str(&output).expect("output is JSON")
+}
+
+fn count(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn hex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("hex string")).expect("hex")
+}
+
+/// node, chromium and the wasm module, or `None` (skipped with the reason outside CI).
+fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let Some(node) = support::node() else {
+        return support::available("node", false, "apt-get install nodejs")
+            .map(|()| unreachable!());
+    };
+    let Some(chromium) = chromium() else {
+        return support::available("chromium", false, "apt-get install chromium")
+            .map(|()| unreachable!());
+    };
+    let puppeteer = support::workspace().join("wasm/node/node_modules/puppeteer-core");
+    support::available("puppeteer-core", puppeteer.is_dir(), "npm ci in wasm/node")?;
+    let module = support::wasm_module_or_skip()?;
+    Some((node, chromium, module))
+}
+
+#[test]
+fn chromium_encrypts_and_decrypts_with_the_wasm_module_and_native_code_agrees() {
+    let Some((node, chromium, module)) = tools() else {
+        return;
+    };
+    let native = native_frames();
+    let input = json!({
+        "chromium": chromium,
+        "config": {
+            "suite": 4,
+            "keys": KEYS.map(hex::encode),
+            "members": MEMBERS,
+            "durationMs": CALL_MS,
+            "epochChangeAtMs": EPOCH_CHANGE_MS,
+            "capture": CAPTURE,
+        },
+        // browser.mjs gives up (closing Chromium) before the test kills it.
+        "timeoutMs": (BROWSER_TIMEOUT - Duration::from_secs(20)).as_millis() as u64,
+        "nativeFrames": native.iter().map(|(_, f)| hex::encode(f)).collect::<Vec<_>>(),
+        // The wasm's cost per frame in Chromium's worker, printed for the record (timed
+        // numbers are not asserted here; see BENCHMARKING.md for native ones).
+        "bench": { "suite": 4, "sizes": [160, 1200, 10_000], "iterations": 2000 },
+    });
+    let out = run_browser(&node, module, &input);
+    let loopback = &out["loopback"];
+    let worker = &loopback["worker"];
+    eprintln!("{}: worker {worker:#}", out["version"]);
+    eprintln!("receiver getStats {:#}", loopback["receiver"]);
+    eprintln!("wasm in Chromium's worker, ns per frame: {}", out["bench"]);
+    check_call(worker, &loopback["receiver"]);
+    check_captured_frames_decrypt_natively(&loopback["captured"]);
+    check_captured_frames_through_codec_packetization(&loopback["captured"]);
+    check_native_frames_decrypt_in_wasm(&out["native"], &native);
+}
+
+fn check_call(worker: &Value, receiver: &Value) {
+    let alice = &worker["participants"]["alice"];
+    let bob = &worker["participants"]["bob"];
+    let sent = count(&alice["send"]["encrypted"]);
+    let decrypted = count(&bob["recv"]["decrypted"]);
+    // 8 s of 30 frames/s video and 50 frames/s audio: about 640 frames; Chromium may start
+    // slowly under load, so ask for a third of that.
+    assert!(sent > 200, "alice encrypted {sent} frames");
+    assert!(decrypted > 200, "bob decrypted {decrypted} frames");
+    assert_eq!(
+        alice["send"]["dropped"],
+        json!({}),
+        "no frame failed to encrypt"
+    );
+    assert_eq!(
+        bob["recv"]["dropped"],
+        json!({}),
+        "no frame failed to decrypt"
+    );
+    for (name, t) in worker["transforms"].as_object().expect("transforms") {
+        assert_eq!(t["dropped"], json!({}), "{name} dropped frames");
+        assert_eq!(t["frames"], t["passed"], "{name} passed every frame");
+        // Chromium gives the receive side an empty audio frame now and then (no sender
+        // transform made it); the worker passes it on untouched. Never on the send side.
+        if name.contains("/send/") {
+            assert_eq!(count(&t["empty"]), 0, "{name} saw an empty frame");
+        }
+    }
+    // The epoch changed once and frames of both epochs were decrypted.
+    assert_eq!(count(&alice["switches"]), 2, "to epoch 1, then to epoch 2");
+    for epoch in ["1", "2"] {
+        let n = count(&bob["recv"]["by_epoch"][epoch]);
+        assert!(n > 50, "bob decrypted {n} frames of epoch {epoch}");
+    }
+    assert_eq!(count(&bob["recv"]["by_sender"]["0"]), decrypted);
+    // Chromium decoded the decrypted VP8 and Opus.
+    let video = &receiver["video"];
+    let decoded = count(&video["framesDecoded"]);
+    assert!(decoded > 50, "Chromium decoded {decoded} video frames");
+    assert!(count(&video["keyFramesDecoded"]) >= 1);
+    let samples = count(&receiver["audio"]["totalSamplesReceived"]);
+    let concealed = count(&receiver["audio"]["concealedSamples"]);
+    assert!(samples > 48_000, "{samples} audio samples received");
+    assert!(
+        concealed < samples / 2,
+        "{concealed} of {samples} audio samples concealed"
+    );
+}
+
+fn check_captured_frames_decrypt_natively(captured: &Value) {
+    let captured = captured.as_array().expect("captured frames");
+    assert_eq!(
+        captured.len() as u64,
+        2 * CAPTURE,
+        "{CAPTURE} audio and {CAPTURE} video"
+    );
+    let mut native = keyring(None);
+    let mut keyframes = 0;
+    for c in captured {
+        let plaintext = hex(&c["plaintext"]);
+        let mut frame = hex(&c["frame"]);
+        let Ok(Received::Plaintext { info, data }) =
+            native.decrypt(Duration::ZERO, 0, b"", &mut frame)
+        else {
+            panic!("a captured {} frame did not decrypt natively", c["kind"]);
+        };
+        assert_eq!(data, &plaintext[..], "byte for byte");
+        assert_eq!((info.sender_index, info.epoch), (0, 1));
+        let video = c["kind"] == "video";
+        assert_eq!(info.context, u64::from(video));
+        if c["type"] == "key" {
+            // RFC 6386 section 9.1: a key frame's start code 9d 01 2a after 3 bytes.
+            assert_eq!(
+                plaintext.get(3..6),
+                Some(&[0x9d, 0x01, 0x2a][..]),
+                "VP8 key frame"
+            );
+            keyframes += 1;
+        }
+    }
+    assert!(keyframes >= 1, "the first video frames include a key frame");
+}
+
+/// RTP packets of one frame as Chromium sends them: VP8 with an RFC 7741 descriptor (X and I
+/// set, a 15-bit picture ID; S on the first packet), at most 1,100 payload bytes each; Opus
+/// whole.
+fn chromium_packets(frame: &[u8], video: bool, seq: &mut u16, picture_id: u16) -> Vec<Vec<u8>> {
+    let (pt, ssrc, chunk) = if video {
+        (96u8, 1111u32, 1100)
+    } else {
+        (111, 2222, usize::MAX)
+    };
+    let chunks: Vec<&[u8]> = frame.chunks(chunk.min(frame.len().max(1))).collect();
+    let last = chunks.len() - 1;
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker = u8::from(i == last) << 7;
+            let mut p = vec![0x80, marker | pt];
+            p.extend_from_slice(&seq.to_be_bytes());
+            p.extend_from_slice(&(u32::from(picture_id) * 3000).to_be_bytes());
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            if video {
+                let s = if i == 0 { 0x10 } else { 0 };
+                p.extend_from_slice(&[0x80 | s, 0x80]);
+                p.extend_from_slice(&(0x8000 | picture_id).to_be_bytes());
+            }
+            p.extend_from_slice(c);
+            *seq = seq.wrapping_add(1);
+            p
+        })
+        .collect()
+}
+
+fn check_captured_frames_through_codec_packetization(captured: &Value) {
+    let mut native = keyring(None);
+    let mut rx = CodecSframeReceiver::new(
+        &[(96, Codec::Vp8), (111, Codec::Opus)],
+        ReassemblyConfig::default(),
+        4,
+    );
+    let (mut seq, mut frames) = (0u16, 0);
+    for (n, c) in captured
+        .as_array()
+        .expect("captured frames")
+        .iter()
+        .enumerate()
+    {
+        let video = c["kind"] == "video";
+        let packets = chromium_packets(&hex(&c["frame"]), video, &mut seq, n as u16);
+        let mut out = Vec::new();
+        for p in &packets {
+            out.extend(rx.push(&mut native, Duration::ZERO, p).expect("accepted"));
+        }
+        assert_eq!(out.len(), 1, "one frame from {} packets", packets.len());
+        assert_eq!(out[0].plaintext(), &hex(&c["plaintext"])[..]);
+        frames += 1;
+    }
+    assert_eq!(frames, 2 * CAPTURE);
+}
+
+fn check_native_frames_decrypt_in_wasm(results: &Value, native: &[(Vec<u8>, Vec<u8>)]) {
+    let results = results.as_array().expect("results");
+    assert_eq!(results.len(), native.len());
+    for (r, (plaintext, _)) in results.iter().zip(native) {
+        assert_eq!(r["drop"], Value::Null, "a native frame was dropped: {r}");
+        assert_eq!(hex(&r["plaintext"]), *plaintext);
+    }
+}
+
+/// What Chromium 156 does with whole-frame encrypted VP8 after a loss. Its VP8 depacketizer
+/// takes the frame type from the low bit of the payload's first byte (the VP8 P bit), which is
+/// now the SFrame config byte's: for counters 8 to 255 that bit is 0 ("key frame"), from 256
+/// on it is 1 ("delta frame"). Without loss decoding goes on (libvpx reads the real frame
+/// type); after a loss the receiver asks for a key frame (PLI), and the one that comes is
+/// taken for a delta frame, so decoding stalls until the counter's length changes again (or
+/// the epoch, which starts a new KID at counter 0).
+#[test]
+#[ignore = "characterizes a Chromium limitation, 22 s: cargo test -p sframe-wasm --test \
+            browser_loopback -- --ignored --nocapture"]
+fn chromium_stalls_after_a_video_loss_once_the_counter_takes_two_bytes() {
+    let Some((node, chromium, module)) = tools() else {
+        return;
+    };
+    let input = json!({
+        "chromium": chromium,
+        "config": {
+            "suite": 4, "keys": KEYS.map(hex::encode), "members": MEMBERS,
+            // 16 s of video at 20-30 frames/s: the counter is past 255 when 3 frames are lost.
+            "durationMs": 22_000, "epochChangeAtMs": 21_000, "loseAtMs": 16_000, "capture": 0,
+        },
+        "timeoutMs": 100_000,
+        "nativeFrames": [],
+    });
+    let out = run_browser(&node, module, &input);
+    let (before, after) = (
+        &out["loopback"]["beforeLoss"]["video"],
+        &out["loopback"]["receiver"]["video"],
+    );
+    eprintln!("before the loss {before:#}\nat the end {after:#}");
+    let decoded_before = count(&before["framesDecoded"]);
+    assert!(
+        decoded_before > 256,
+        "the counter passed 255 before the loss"
+    );
+    let decoded_after = count(&after["framesDecoded"]) - decoded_before;
+    let dropped_after = count(&after["framesDropped"]) - count(&before["framesDropped"]);
+    assert!(
+        count(&after["pliCount"]) >= 1,
+        "the receiver asked for a key frame"
+    );
+    assert!(
+        dropped_after > 2 * decoded_after,
+        "decoding stalled: {decoded_after} frames decoded, {dropped_after} dropped after the loss"
+    );
+}

@@ -1,0 +1,115 @@
+//! What the tests that leave the process share: the wasm build, finding node and chromium,
+//! and the rule for a missing tool (skip with the reason outside CI, fail under CI).
+// Test helpers outside #[test] functions: a failed expect is a failed test.
+#![allow(dead_code, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub mod serve;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// True under CI (`CI` set to anything but empty, `0` or `false`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// `Some(())` if `what` is available; otherwise fails under CI, and outside CI prints why the
+/// test is skipped and returns `None`.
+pub fn available(what: &str, found: bool, install: &str) -> Option<()> {
+    if found {
+        return Some(());
+    }
+    assert!(
+        !under_ci(),
+        "{what} is missing, and CI is set: .ci/run installs it ({install})"
+    );
+    eprintln!("SKIPPED: {what} is missing (not under CI; {install} to run this test)");
+    None
+}
+
+/// The first of `candidates` that runs with `--version`.
+pub fn find_program(candidates: &[&str]) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(PathBuf::from)
+}
+
+/// node, if installed.
+pub fn node() -> Option<PathBuf> {
+    find_program(&["node", "nodejs"])
+}
+
+/// The release build of the module for `wasm32-unknown-unknown`, built once per test
+/// binary (or `SFRAME_WASM_MODULE`, a module built beforehand); `Err` says why it could not
+/// be built (most often: the target is not installed).
+pub fn wasm_module() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(build_wasm).clone()
+}
+
+fn build_wasm() -> Result<PathBuf, String> {
+    // A module built beforehand (e.g. while iterating on a shared, busy target folder).
+    if let Some(module) = std::env::var_os("SFRAME_WASM_MODULE") {
+        return Ok(PathBuf::from(module));
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let out = Command::new(env!("CARGO"))
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "sframe-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build --target wasm32-unknown-unknown failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let module = target_dir.join("wasm32-unknown-unknown/release/sframe_wasm.wasm");
+    if module.is_file() {
+        Ok(module)
+    } else {
+        Err(format!("{} was not built", module.display()))
+    }
+}
+
+/// The module, or `None` (skipped with the reason) when the wasm32 target is not installed
+/// outside CI; under CI a failed build fails the test.
+pub fn wasm_module_or_skip() -> Option<PathBuf> {
+    match wasm_module() {
+        Ok(m) => Some(m),
+        Err(why) => {
+            let target_missing = why.contains("target may not be installed");
+            assert!(target_missing && !under_ci(), "{why}");
+            eprintln!(
+                "SKIPPED: the wasm32-unknown-unknown target is missing (not under CI; \
+                 rustup target add wasm32-unknown-unknown to run this test)"
+            );
+            None
+        }
+    }
+}
