@@ -22,8 +22,8 @@ The first participant creates an MLS group (openmls) and leads it: it admits eve
 batches later joins and leaves into commits (at most every 2 s, or 10 ms per member in a big
 group). Commits and Welcomes reach each member after its own delay. Every participant sends
 audio (50 frames/s, with its RFC 6464 level) and video (30 frames/s) through SFrame, keyed from
-the MLS epoch by its keyring (RFC 9605 section 5.2), then RTP and SRTP to an SFU that holds no
-media key, which re-protects each packet per leg and forwards it: to everyone, or (above 100
+the MLS epoch by its keyring (RFC 9605 section 5.2), then RTP and SRTP to an SFU that holds
+no media key, which re-protects each packet per leg and forwards it: to everyone, or (above 100
 participants, or with --audio-top-k / --video-last-n) the audio of the loudest speakers and the
 video of the last speakers, whole frames only. Each link loses, delays and reorders packets. A
 removed participant keeps its keys and stays connected for 2 s, as an eavesdropper would.

@@ -154,6 +154,27 @@ impl ForwardingStats {
         }
     }
 
+    /// These forwarded counters with the held ones derived from the SFU-wide count: what was
+    /// held since `base`, less what was not held from this receiver.
+    pub(crate) fn with_held(mut self, all: &Self, base: &Self, not_its: &Self) -> Self {
+        let since = |a: Counted, b: Counted, c: Counted| Counted {
+            packets: a.packets.saturating_sub(b.packets + c.packets),
+            frames: a.frames.saturating_sub(b.frames + c.frames),
+        };
+        self.held_not_loudest = since(
+            all.held_not_loudest,
+            base.held_not_loudest,
+            not_its.held_not_loudest,
+        );
+        self.held_not_recent_speaker = since(
+            all.held_not_recent_speaker,
+            base.held_not_recent_speaker,
+            not_its.held_not_recent_speaker,
+        );
+        self.held_stale = since(all.held_stale, base.held_stale, not_its.held_stale);
+        self
+    }
+
     pub(crate) fn count(&mut self, v: &Verdict) {
         let c = match (v.hold, v.kind) {
             (None, MediaKind::Audio) => &mut self.audio_forwarded,

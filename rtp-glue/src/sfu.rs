@@ -279,7 +279,13 @@ struct Participant {
     outbound: Box<dyn SrtpTransform>,
     sources: Vec<u32>,
     slots: Vec<Slot>,
+    /// What was forwarded to it directly (the held counters stay 0 here: see `Sfu::held`).
     forwarding: ForwardingStats,
+    /// `Sfu::held` when it was added.
+    held_base: ForwardingStats,
+    /// Held packets since then that were not held *from it*: its own, and those of sources
+    /// it takes through a slot.
+    held_not_its: ForwardingStats,
 }
 
 /// The forwarder.
@@ -295,6 +301,12 @@ pub struct Sfu {
     participants: BTreeMap<ParticipantId, Participant>,
     stats: SfuStats,
     policy: Policy,
+    /// Packets the policy held back, counted once each (the selection is one for the whole
+    /// SFU, so a held packet is held from every direct receiver): a held packet costs O(1)
+    /// whatever the number of participants, and each receiver's held counters are derived.
+    held: ForwardingStats,
+    /// Participants with at least one slot (only they need a look at a held packet).
+    slotted: usize,
 }
 
 impl Default for Sfu {
@@ -315,6 +327,8 @@ impl Sfu {
             participants: BTreeMap::new(),
             stats: SfuStats::default(),
             policy: Policy::new(config),
+            held: ForwardingStats::default(),
+            slotted: 0,
         }
     }
 
@@ -365,7 +379,9 @@ impl Sfu {
 
     /// What the policy forwarded to participant `id` and what it held back, and why.
     pub fn forwarding_stats(&self, id: ParticipantId) -> Option<ForwardingStats> {
-        self.participants.get(&id).map(|p| p.forwarding)
+        self.participants
+            .get(&id)
+            .map(|p| p.forwarding.with_held(&self.held, &p.held_base, &p.held_not_its))
     }
 
     /// Adds participant `id`, who sends on `sources` (SSRCs), protecting with `inbound` (the
@@ -404,6 +420,8 @@ impl Sfu {
                 sources: sources.to_vec(),
                 slots: Vec::new(),
                 forwarding: ForwardingStats::default(),
+                held_base: self.held,
+                held_not_its: ForwardingStats::default(),
             },
         );
         Ok(())
@@ -412,7 +430,11 @@ impl Sfu {
     /// Removes a participant.
     pub fn remove_participant(&mut self, id: ParticipantId) -> bool {
         self.policy.remove_participant(id);
-        self.participants.remove(&id).is_some()
+        let removed = self.participants.remove(&id);
+        if removed.as_ref().is_some_and(|p| !p.slots.is_empty()) {
+            self.slotted -= 1;
+        }
+        removed.is_some()
     }
 
     /// The SSRCs participant `id` receives directly (everyone else's sources not taken by one
@@ -449,6 +471,7 @@ impl Sfu {
             .participants
             .get_mut(&id)
             .ok_or(Error::UnknownParticipant(id))?;
+        self.slotted += usize::from(p.slots.is_empty());
         p.slots.push(Slot {
             out_ssrc,
             candidates: candidates.iter().copied().collect(),
@@ -604,8 +627,18 @@ impl Sfu {
             None
         };
         let verdict = self.policy.on_packet(info.ssrc, info.timestamp, level);
+        let held = verdict.filter(|v| v.hold.is_some());
+        if let Some(v) = &held {
+            self.held.count(v);
+            if let Some(sender) = self.participants.get_mut(&from) {
+                sender.held_not_its.count(v);
+            }
+            if self.slotted == 0 {
+                return Ok(SfuReceived { info, seen: plain });
+            }
+        }
         for (&to, p) in &mut self.participants {
-            if to == from {
+            if to == from || (held.is_some() && p.slots.is_empty()) {
                 continue;
             }
             let Some(route) = route(p, &info, verdict.as_ref(), &mut self.stats) else {
@@ -695,6 +728,10 @@ fn route(
         }
     }
     if via_slot {
+        if let Some(v) = verdict.filter(|v| v.hold.is_some()) {
+            // Counted as held for everyone; not for a receiver taking it through a slot.
+            p.held_not_its.count(v);
+        }
         let Some((ssrc, seq, ts)) = rewritten else {
             stats.held_back += 1;
             return None;
@@ -703,10 +740,10 @@ fn route(
     }
     match verdict {
         Some(v) => {
-            p.forwarding.count(v);
             if v.hold.is_some() {
                 return None;
             }
+            p.forwarding.count(v);
             Some(Route::Direct {
                 seq_offset: v.seq_offset,
             })

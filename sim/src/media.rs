@@ -139,13 +139,12 @@ impl Outbound {
         })
     }
 
-    /// Seals, packetizes and protects one media frame; appends the packets to `out`.
+    /// Seals, packetizes and protects one media frame of `kind` at `timestamp` (audio with
+    /// its RFC 6464 `level`); appends the packets to `out`.
     pub(crate) fn send(
         &mut self,
         keyring: &mut Keyring,
-        kind: Kind,
-        timestamp: u32,
-        level: Option<AudioLevel>,
+        (kind, timestamp, level): (Kind, u32, Option<AudioLevel>),
         frame: &[u8],
         out: &mut Vec<Vec<u8>>,
         meters: &mut CryptoMeters,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sframe_mls::{
     KeyringConfig, KidLayout, MemberConfig, MlsError, MlsMember, PendingLimits, Prepared,
 };
-use sframe_rtp::{ForwardingStats, MediaKind, Sfu, SrtpContext, SrtpKeys};
+use sframe_rtp::{ForwardingStats, MediaKind, Sfu, SfuOutput, SrtpContext, SrtpKeys};
 
 use crate::config::{Config, EPOCH_BITS, MTU, SRTP_PROFILE};
 use crate::error::{MlsStep, SimError};
@@ -163,6 +163,8 @@ pub struct Meeting {
     pub(crate) floor: Floor,
     /// The forwarding counters of participants the SFU let go.
     pub(crate) forwarding_gone: Vec<ForwardingStats>,
+    /// The SFU's output buffers, reused for every packet.
+    pub(crate) sfu_out: SfuOutput,
 }
 
 impl core::fmt::Debug for Meeting {
@@ -217,6 +219,7 @@ impl Meeting {
             scratch: Vec::new(),
             floor: Floor::new(config.seed),
             forwarding_gone: Vec::new(),
+            sfu_out: SfuOutput::new(),
             config,
         })
     }
@@ -449,7 +452,7 @@ impl Meeting {
                     );
                 }
             }
-            Ev::AtSfu { from, packet } => self.at_sfu(from, &packet, t),
+            Ev::AtSfu { from, mut packet } => self.at_sfu(from, &mut packet, t),
             Ev::AtParticipant { to, mut packet } => {
                 let p = &mut self.people[to];
                 p.inbound

@@ -129,9 +129,7 @@ impl Meeting {
             .outbound
             .send(
                 p.member.keyring_mut(),
-                kind,
-                timestamp,
-                level,
+                (kind, timestamp, level),
                 &data,
                 &mut packets,
                 &mut self.meters,
@@ -174,56 +172,67 @@ impl Meeting {
         Ok(())
     }
 
-    pub(crate) fn at_sfu(&mut self, from: Pid, packet: &[u8], t: u64) {
+    pub(crate) fn at_sfu(&mut self, from: Pid, packet: &mut [u8], t: u64) {
         self.sfu_seen.packets_in += 1;
         self.sfu_seen.bytes_in += packet.len() as u64;
+        let len_in = packet.len();
         let started = Instant::now();
-        let result = self.sfu.receive(from as u32, packet);
-        let forwarded = match result {
-            Ok(f) => f,
-            Err(SframeRtpError::Srtp(SrtpError::Replay { .. })) => {
-                self.sfu_seen.replays_refused += 1;
-                return;
-            }
-            Err(SframeRtpError::UnknownParticipant(_)) => {
-                self.sfu_seen.from_disconnected += 1;
-                return;
-            }
-            Err(_) => {
-                self.sfu_seen.other_refused += 1;
+        // The SFU's allocation-free path: unprotect in place, one reused output for every
+        // destination's copy.
+        let mut out = std::mem::take(&mut self.sfu_out);
+        let got = match self.sfu.receive_in_place(from as u32, packet, &mut out) {
+            Ok(got) => got,
+            Err(e) => {
+                match e {
+                    SframeRtpError::Srtp(SrtpError::Replay { .. }) => {
+                        self.sfu_seen.replays_refused += 1;
+                    }
+                    SframeRtpError::UnknownParticipant(_) => self.sfu_seen.from_disconnected += 1,
+                    _ => self.sfu_seen.other_refused += 1,
+                }
+                self.sfu_out = out;
                 return;
             }
         };
-        let out_bytes: usize = forwarded.out.iter().map(|(_, p)| p.len()).sum();
-        self.meters.sfu_srtp.add(started, packet.len() + out_bytes);
+        let out_bytes: usize = out.iter().map(|(_, p)| p.len()).sum();
+        self.meters.sfu_srtp.add(started, len_in + out_bytes);
         // What the SFU holds of the media: the RTP header and the SFrame payload.
-        if contains_canary(&forwarded.seen) {
+        if contains_canary(got.seen) {
             self.sfu_seen.plaintext_canaries += 1;
         }
-        self.sfu_seen.sframe_headers_read += u64::from(forwarded.info.sframe.is_some());
-        let fid = self
-            .ledger
-            .fid_of(forwarded.info.ssrc, forwarded.info.timestamp);
-        for (to, out) in forwarded.out {
+        let info = got.info;
+        self.sfu_seen.sframe_headers_read += u64::from(info.sframe.is_some());
+        let fid = self.ledger.fid_of(info.ssrc, info.timestamp);
+        while let Some((to, srtp)) = out.poll_transmit() {
             let to = to as Pid;
             // Signalling: the SFU names a source to a receiver before forwarding it.
-            self.people[to].inbound.allow(forwarded.info.ssrc);
+            self.people[to].inbound.allow(info.ssrc);
             self.sfu_seen.packets_out += 1;
-            self.sfu_seen.bytes_out += out.len() as u64;
-            let transit = self.people[to].downlink.transmit_bytes(t, out.len());
+            self.sfu_seen.bytes_out += srtp.len() as u64;
+            let transit = self.people[to].downlink.transmit_bytes(t, srtp.len());
             if let Some(fid) = fid {
                 self.ledger.downlink(fid, to, transit.first_arrival());
             }
             let mut arrivals = transit.arrivals();
             if let Some(first) = arrivals.next() {
                 if let Some(second) = arrivals.next() {
-                    let copy = out.clone();
-                    self.schedule
-                        .at(second, Ev::AtParticipant { to, packet: copy });
+                    self.schedule.at(
+                        second,
+                        Ev::AtParticipant {
+                            to,
+                            packet: srtp.to_vec(),
+                        },
+                    );
                 }
-                self.schedule
-                    .at(first, Ev::AtParticipant { to, packet: out });
+                self.schedule.at(
+                    first,
+                    Ev::AtParticipant {
+                        to,
+                        packet: srtp.to_vec(),
+                    },
+                );
             }
         }
+        self.sfu_out = out;
     }
 }
