@@ -123,9 +123,11 @@ fn derivation(c: &mut Criterion) {
             black_box(KeySchedule::derive(Backend::default(), SUITE, kid, &BASE_KEY).unwrap())
         });
     });
-    g.bench_function("aead_key_setup", |b| {
-        b.iter(|| black_box(Aead::new(Backend::default(), SUITE, black_box(&BASE_KEY)).unwrap()));
-    });
+    for &backend in Backend::ALL {
+        g.bench_function(format!("aead_key_setup/{}", backend.name()), |b| {
+            b.iter(|| black_box(Aead::new(backend, SUITE, black_box(&BASE_KEY)).unwrap()));
+        });
+    }
     g.finish();
 }
 

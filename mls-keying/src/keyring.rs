@@ -5,14 +5,15 @@ use std::ops::Range;
 use std::time::Duration;
 
 use sframe_core::{
-    Backend, CipherSuite, FrameBuffer, Header, KidKey, KidKeyDeriver, Receiver, ReceiverConfig,
-    Secret, Sender,
+    Backend, CipherSuite, FrameBuffer, Header, KidKeyDeriver, Receiver, ReceiverConfig, Secret,
+    Sender,
 };
 
 use crate::Error;
 use crate::kid::{KidLayout, KidParts, sender_bits_for_leaves};
 use crate::pending::{Pending, PendingFrame, PendingLimits};
 use crate::roster::Roster;
+use crate::unproven::{UnprovenDeriver, UnprovenKey};
 
 /// How a [`Keyring`] behaves. Times are durations on the caller's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,16 +360,26 @@ pub enum Received<'a> {
 /// authenticate (a forgery, or a genuine frame that was damaged): a forger who repeats a KID
 /// costs an AEAD attempt per frame, not a key derivation. Oldest out first. With AES-GCM a key
 /// is well under 1 KiB, so this is at most ~16 KiB per epoch, `2^E` epochs at most.
+///
+/// A key here is checked with the cheap derivation of `src/unproven.rs` (the epoch's HMAC pads
+/// hashed once); only a frame that authenticates under it makes the keyring derive and install
+/// the KID's key for good.
 pub const UNPROVEN_KEYS_PER_EPOCH: usize = 16;
 
 struct EpochSlot {
     epoch: u64,
     base_key: Secret,
-    /// The epoch's base key after HKDF-Extract: a new KID costs the two HKDF-Expands only.
+    /// The epoch's base key after HKDF-Extract, for the key installed once a frame under a new
+    /// KID authenticated.
     deriver: KidKeyDeriver,
+    /// The same, for the first check of a frame under a new KID (cheaper per KID).
+    checker: UnprovenDeriver,
+    backend: Backend,
     /// Keys derived for frames that did not authenticate, at most
     /// [`UNPROVEN_KEYS_PER_EPOCH`], oldest first.
-    unproven: VecDeque<KidKey>,
+    unproven: VecDeque<UnprovenKey>,
+    /// `header || metadata` for [`UnprovenKey::authenticates`] when there is metadata.
+    aad: Vec<u8>,
     layout: KidLayout,
     own_index: Option<u32>,
     members: Roster,
@@ -588,10 +599,15 @@ impl Keyring {
             keys.base_key.expose(),
         )
         .map_err(Error::Sframe)?;
+        let checker = UnprovenDeriver::new(self.config.suite, keys.base_key.expose())
+            .ok_or(Error::Sframe(sframe_core::SframeError::Crypto))?;
         let slot = EpochSlot {
             epoch: keys.epoch,
             deriver,
+            checker,
+            backend: self.config.backend,
             unproven: VecDeque::new(),
+            aad: Vec::new(),
             layout,
             own_index: keys.own_index,
             members: keys.members,
@@ -996,13 +1012,15 @@ impl Keyring {
 }
 
 /// Decrypts `frame` with `slot`, deriving the KID's key on first use. The key is installed
-/// only once a frame under it authenticates; a key derived for a frame that fails goes to the
-/// slot's bounded cache of unproven keys (so a repeated forged KID is not derived again), and
-/// nothing else changes: bad input leaves no other trace.
+/// only once a frame under it authenticates; a frame under a KID without a key is first checked
+/// with an [`UnprovenKey`] (the cheap derivation), which goes to the slot's bounded cache when
+/// the frame fails (so a repeated forged KID is not derived again), and nothing else changes:
+/// bad input leaves no other trace.
 ///
 /// Cost of a forged frame: one AEAD attempt under a known or cached KID; under a new KID of a
-/// member, two HKDF-Expands and the AEAD key setup besides (the epoch's HKDF-Extract is done
-/// once, in [`Keyring::add_epoch`]); a KID of a non-member costs a lookup.
+/// member, the cheap derivation (two HKDF-Expands as four SHA compressions, the HMAC pads
+/// hashed once per epoch) and the AEAD key setup besides; a KID of a non-member, or a frame too
+/// short to hold a tag, costs a lookup.
 fn open<'a>(
     slot: &mut EpochSlot,
     header: Header,
@@ -1023,20 +1041,12 @@ fn open<'a>(
                 sender_index,
             });
         }
-        let mut candidate = match slot.unproven.iter().position(|k| k.kid() == header.kid) {
-            Some(i) => slot.unproven.remove(i),
-            None => Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?),
-        };
-        let result = slot
-            .receiver
-            .decrypt_with_new_key(&mut candidate, metadata, frame);
-        if let Some(unproven) = candidate {
-            if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
-                slot.unproven.pop_front();
-            }
-            slot.unproven.push_back(unproven);
-        }
-        result
+        check_new_kid(slot, header, metadata, frame)?;
+        // Authenticated under the cheap key: derive the key to install (once per KID a member
+        // really uses).
+        let mut candidate = Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?);
+        slot.receiver
+            .decrypt_with_new_key(&mut candidate, metadata, frame)
     };
     match result {
         Ok(data) => Ok((
@@ -1051,4 +1061,45 @@ fn open<'a>(
         )),
         Err(e) => Err(Error::Frame(e)),
     }
+}
+
+/// Checks a frame under a KID that has no key yet with the cached or a newly derived
+/// [`UnprovenKey`]; on failure the key is cached (oldest out) and the frame refused as
+/// [`SframeError::AuthenticationFailed`](sframe_core::SframeError::AuthenticationFailed) (or
+/// [`SframeError::TruncatedFrame`](sframe_core::SframeError::TruncatedFrame) when it cannot
+/// hold a tag, without deriving anything). On success the frame is as it came.
+fn check_new_kid(
+    slot: &mut EpochSlot,
+    header: Header,
+    metadata: &[u8],
+    frame: &mut [u8],
+) -> Result<(), Error> {
+    let suite = slot.deriver.suite();
+    let header_len = header.len();
+    let needed = header_len + suite.tag_len();
+    if frame.len() < needed {
+        return Err(Error::Frame(sframe_core::SframeError::TruncatedFrame {
+            needed,
+            available: frame.len(),
+        }));
+    }
+    let key = match slot.unproven.iter().position(|k| k.kid() == header.kid) {
+        Some(i) => slot.unproven.remove(i),
+        None => None,
+    };
+    let key = match key {
+        Some(k) => k,
+        None => slot
+            .checker
+            .derive(slot.backend, suite, header.kid)
+            .map_err(Error::Sframe)?,
+    };
+    if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
+        return Ok(());
+    }
+    if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
+        slot.unproven.pop_front();
+    }
+    slot.unproven.push_back(key);
+    Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
 }
