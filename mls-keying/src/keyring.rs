@@ -374,7 +374,6 @@ struct EpochSlot {
     deriver: KidKeyDeriver,
     /// The same, for the first check of a frame under a new KID (cheaper per KID).
     checker: UnprovenDeriver,
-    backend: Backend,
     /// Keys derived for frames that did not authenticate, at most
     /// [`UNPROVEN_KEYS_PER_EPOCH`], oldest first.
     unproven: VecDeque<UnprovenKey>,
@@ -605,7 +604,6 @@ impl Keyring {
             epoch: keys.epoch,
             deriver,
             checker,
-            backend: self.config.backend,
             unproven: VecDeque::new(),
             aad: Vec::new(),
             layout,
@@ -1091,8 +1089,8 @@ fn check_new_kid(
         Some(k) => k,
         None => slot
             .checker
-            .derive(slot.backend, suite, header.kid)
-            .map_err(Error::Sframe)?,
+            .derive(suite, header.kid)
+            .ok_or(Error::Sframe(sframe_core::SframeError::Crypto))?,
     };
     if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
         return Ok(());
