@@ -358,8 +358,9 @@ pub enum Received<'a> {
 
 /// How many keys each epoch keeps that were derived for a frame that then failed to
 /// authenticate (a forgery, or a genuine frame that was damaged): a forger who repeats a KID
-/// costs an AEAD attempt per frame, not a key derivation. Oldest out first. With AES-GCM a key
-/// is well under 1 KiB, so this is at most ~16 KiB per epoch, `2^E` epochs at most.
+/// costs a tag check per frame (the AES key expansion and GHASH, or the suite's HMAC), not a key
+/// derivation. Oldest out first. A cached key is its derived bytes, about 170 bytes, so this is
+/// under 3 KiB per epoch, `2^E` epochs at most.
 ///
 /// A key here is checked with the cheap derivation of `src/unproven.rs` (the epoch's HMAC pads
 /// hashed once); only a frame that authenticates under it makes the keyring derive and install
@@ -426,9 +427,11 @@ impl EpochSlot {
 /// # Peer input
 /// A frame that is malformed, names a non-member or fails to authenticate changes no state: no
 /// key is installed until a frame under it authenticates, and the next genuine frame decrypts.
-/// Cost: one AEAD attempt under a KID already in use or cached; under a new KID of a member,
-/// the KID's key derivation besides (two HKDF-Expands with precomputed HMAC pads and the AEAD
-/// key setup; benches/forged.rs in this crate measures the ratio). Memory a peer can make the
+/// Cost: one AEAD attempt under a KID already in use; under a KID of a member with no key yet,
+/// a tag check without decrypting (the KID's key from two HKDF-Expands with the epoch's HMAC
+/// pads hashed once, unless cached, then the AES key expansion and GHASH, or the suite's HMAC);
+/// only a frame whose tag checks runs the full key derivation and installs the key
+/// (benches/forged.rs in this crate measures the ratio). Memory a peer can make the
 /// keyring hold: frames for unknown epochs, bounded by [`PendingLimits`]; per epoch, at most
 /// [`UNPROVEN_KEYS_PER_EPOCH`] keys derived for frames that failed; and per epoch one key (with
 /// its replay window) per KID that authenticated a frame, which only members can cause.
@@ -1015,10 +1018,10 @@ impl Keyring {
 /// the frame fails (so a repeated forged KID is not derived again), and nothing else changes:
 /// bad input leaves no other trace.
 ///
-/// Cost of a forged frame: one AEAD attempt under a known or cached KID; under a new KID of a
-/// member, the cheap derivation (two HKDF-Expands as four SHA compressions, the HMAC pads
-/// hashed once per epoch) and the AEAD key setup besides; a KID of a non-member, or a frame too
-/// short to hold a tag, costs a lookup.
+/// Cost of a forged frame: one AEAD attempt under a KID with a key; a tag check under a cached
+/// unproven KID; under a new KID of a member, the cheap derivation (two HKDF-Expands as four
+/// SHA compressions, the HMAC pads hashed once per epoch) besides; a KID of a non-member, or a
+/// frame too short to hold a tag, costs a lookup.
 fn open<'a>(
     slot: &mut EpochSlot,
     header: Header,
@@ -1087,10 +1090,7 @@ fn check_new_kid(
     };
     let key = match key {
         Some(k) => k,
-        None => slot
-            .checker
-            .derive(suite, header.kid)
-            .ok_or(Error::Sframe(sframe_core::SframeError::Crypto))?,
+        None => slot.checker.derive(suite, header.kid),
     };
     if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
         return Ok(());

@@ -18,7 +18,7 @@
 //! whose tag does not is refused without it, and its key is kept in a bounded cache.
 
 use aes::cipher::BlockCipherEncrypt;
-use aes::{Aes128, Aes256};
+use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
 use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
 use hmac::{Hmac, KeyInit, Mac};
@@ -112,30 +112,16 @@ impl UnprovenDeriver {
         (key, salt)
     }
 
-    /// The key of `kid`, ready to check frames' tags.
-    pub(crate) fn derive(&self, suite: CipherSuite, kid: u64) -> Option<UnprovenKey> {
+    /// The key of `kid`, ready to check frames' tags (only the derived bytes are kept: the
+    /// AES or HMAC key is set up per check, which is cheap, so that a cached key is small).
+    pub(crate) fn derive(&self, suite: CipherSuite, kid: u64) -> UnprovenKey {
         let (key, salt) = self.key_and_salt(suite, kid);
-        let key = key.get(..suite.key_len())?;
-        let check = match suite.enc_key_len() {
-            None => TagCheck::gcm(key)?,
-            Some(enc) => {
-                let auth = key.get(enc..)?;
-                match suite.hash_len() {
-                    32 => {
-                        TagCheck::HmacSha256(<Hmac<Sha256> as KeyInit>::new_from_slice(auth).ok()?)
-                    }
-                    _ => {
-                        TagCheck::HmacSha512(<Hmac<Sha512> as KeyInit>::new_from_slice(auth).ok()?)
-                    }
-                }
-            }
-        };
-        Some(UnprovenKey {
+        UnprovenKey {
             kid,
-            tag_len: suite.tag_len(),
-            check,
+            suite,
+            key,
             salt,
-        })
+        }
     }
 }
 
@@ -155,8 +141,8 @@ impl Aes {
 
 /// What checks a tag: the AES key and GHASH key of an AES-GCM suite, or the HMAC key (its
 /// pads hashed) of an AES-CTR + HMAC suite. Zeroized on drop by the RustCrypto crates.
-// Unboxed on purpose: a box would cost an allocation per forged frame, and at most
-// `UNPROVEN_KEYS_PER_EPOCH` of these are kept per epoch.
+// Unboxed on purpose: it lives on the stack for one check, and a box would cost an allocation
+// per forged frame.
 #[allow(clippy::large_enum_variant)]
 enum TagCheck {
     Gcm { aes: Aes, ghash: GHash },
@@ -165,6 +151,20 @@ enum TagCheck {
 }
 
 impl TagCheck {
+    fn new(suite: CipherSuite, key: &[u8]) -> Option<Self> {
+        let key = key.get(..suite.key_len())?;
+        Some(match suite.enc_key_len() {
+            None => Self::gcm(key)?,
+            Some(enc) => {
+                let auth = key.get(enc..)?;
+                match suite.hash_len() {
+                    32 => Self::HmacSha256(<Hmac<Sha256> as KeyInit>::new_from_slice(auth).ok()?),
+                    _ => Self::HmacSha512(<Hmac<Sha512> as KeyInit>::new_from_slice(auth).ok()?),
+                }
+            }
+        })
+    }
+
     fn gcm(key: &[u8]) -> Option<Self> {
         let aes = match key.len() {
             16 => Aes::Aes128(<Aes128 as aes::cipher::KeyInit>::new_from_slice(key).ok()?),
@@ -209,8 +209,8 @@ fn hmac_tag<M: Mac + Clone>(
 /// frame's tag without changing anything. Zeroized on drop; `Debug` shows only the KID.
 pub(crate) struct UnprovenKey {
     kid: u64,
-    tag_len: usize,
-    check: TagCheck,
+    suite: CipherSuite,
+    key: Zeroizing<[u8; MAX_SECRET_LEN]>,
     salt: Zeroizing<[u8; NONCE_LEN]>,
 }
 
@@ -242,15 +242,19 @@ impl UnprovenKey {
         let Some((header, body)) = frame.split_at_checked(header_len) else {
             return false;
         };
+        let tag_len = self.suite.tag_len();
+        let Some(check) = TagCheck::new(self.suite, self.key.as_slice()) else {
+            return false;
+        };
         let Some((ct, tag)) = body
             .len()
-            .checked_sub(self.tag_len)
+            .checked_sub(tag_len)
             .and_then(|n| body.split_at_checked(n))
         else {
             return false;
         };
         let nonce = Zeroizing::new(nonce(&self.salt, ctr));
-        let expected: Zeroizing<[u8; 64]> = match &self.check {
+        let expected: Zeroizing<[u8; 64]> = match &check {
             TagCheck::Gcm { aes, ghash } => {
                 let aad: &[u8] = if metadata.is_empty() {
                     header
@@ -280,12 +284,8 @@ impl UnprovenKey {
                 mask.as_mut_slice().zeroize();
                 out
             }
-            TagCheck::HmacSha256(m) => {
-                hmac_tag(m, self.tag_len, &nonce[..], [header, metadata], ct)
-            }
-            TagCheck::HmacSha512(m) => {
-                hmac_tag(m, self.tag_len, &nonce[..], [header, metadata], ct)
-            }
+            TagCheck::HmacSha256(m) => hmac_tag(m, tag_len, &nonce[..], [header, metadata], ct),
+            TagCheck::HmacSha512(m) => hmac_tag(m, tag_len, &nonce[..], [header, metadata], ct),
         };
         expected
             .get(..tag.len())
@@ -335,7 +335,7 @@ mod tests {
                 let mut sender = sframe_core::Sender::with_backend(suite, backend);
                 sender.add_key(kid, &base).unwrap();
                 let d = UnprovenDeriver::new(suite, &base).unwrap();
-                let key = d.derive(suite, kid).unwrap();
+                let key = d.derive(suite, kid);
                 for metadata in [&b""[..], b"metadata"] {
                     let mut frame = b"a frame".to_vec();
                     sender.encrypt(kid, metadata, &mut frame).unwrap();
