@@ -22,7 +22,7 @@ use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
 use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
 use hmac::{Hmac, KeyInit, Mac};
-use sframe_core::{CipherSuite, MAX_SECRET_LEN, NONCE_LEN, nonce};
+use sframe_core::{CipherSuite, MAX_KEY_LEN, MAX_TAG_LEN, NONCE_LEN, nonce};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
@@ -57,11 +57,11 @@ fn extract<M: Mac + KeyInit + Clone>(ikm: &[u8]) -> Option<M> {
 fn expand<M: Mac + Clone>(prk: &M, label: &[u8], kid: u64, suite: u16, out: &mut [u8]) {
     let mut written = 0;
     let mut counter = 1u8;
-    let mut previous = Zeroizing::new([0u8; 64]);
-    let mut previous_len = 0;
+    // T(i - 1): a block before the last is always whole in `out`, so it is read back from there.
+    let mut previous = 0..0;
     while written < out.len() {
         let mut mac = prk.clone();
-        mac.update(previous.get(..previous_len).unwrap_or_default());
+        mac.update(out.get(previous.clone()).unwrap_or_default());
         mac.update(label);
         mac.update(&kid.to_be_bytes());
         mac.update(&suite.to_be_bytes());
@@ -71,11 +71,8 @@ fn expand<M: Mac + Clone>(prk: &M, label: &[u8], kid: u64, suite: u16, out: &mut
         if let (Some(dst), Some(src)) = (out.get_mut(written..written + take), block.get(..take)) {
             dst.copy_from_slice(src);
         }
-        if let Some(dst) = previous.get_mut(..block.len()) {
-            dst.copy_from_slice(&block);
-            previous_len = block.len();
-        }
         block.as_mut_slice().zeroize();
+        previous = written..written + take;
         written += take;
         counter = counter.wrapping_add(1);
     }
@@ -102,8 +99,8 @@ impl UnprovenDeriver {
         &self,
         suite: CipherSuite,
         kid: u64,
-    ) -> (Zeroizing<[u8; MAX_SECRET_LEN]>, Zeroizing<[u8; NONCE_LEN]>) {
-        let mut key = Zeroizing::new([0u8; MAX_SECRET_LEN]);
+    ) -> (Zeroizing<[u8; MAX_KEY_LEN]>, Zeroizing<[u8; NONCE_LEN]>) {
+        let mut key = Zeroizing::new([0u8; MAX_KEY_LEN]);
         let mut salt = Zeroizing::new([0u8; NONCE_LEN]);
         if let Some(k) = key.get_mut(..suite.key_len()) {
             self.expand(KEY_LABEL, kid, suite, k);
@@ -186,7 +183,7 @@ fn hmac_tag<M: Mac + Clone>(
     nonce: &[u8],
     aad: [&[u8]; 2],
     ct: &[u8],
-) -> Zeroizing<[u8; 64]> {
+) -> Zeroizing<[u8; MAX_TAG_LEN]> {
     let mut m = mac.clone();
     let aad_len = aad[0].len() + aad[1].len();
     m.update(&(aad_len as u64).to_be_bytes());
@@ -197,9 +194,9 @@ fn hmac_tag<M: Mac + Clone>(
     m.update(aad[1]);
     m.update(ct);
     let mut full = m.finalize().into_bytes();
-    let mut out = Zeroizing::new([0u8; 64]);
-    if let Some(dst) = out.get_mut(..full.len()) {
-        dst.copy_from_slice(&full);
+    let mut out = Zeroizing::new([0u8; MAX_TAG_LEN]);
+    for (o, f) in out.iter_mut().zip(full.iter()) {
+        *o = *f;
     }
     full.as_mut_slice().zeroize();
     out
@@ -210,7 +207,7 @@ fn hmac_tag<M: Mac + Clone>(
 pub(crate) struct UnprovenKey {
     kid: u64,
     suite: CipherSuite,
-    key: Zeroizing<[u8; MAX_SECRET_LEN]>,
+    key: Zeroizing<[u8; MAX_KEY_LEN]>,
     salt: Zeroizing<[u8; NONCE_LEN]>,
 }
 
@@ -254,7 +251,7 @@ impl UnprovenKey {
             return false;
         };
         let nonce = Zeroizing::new(nonce(&self.salt, ctr));
-        let expected: Zeroizing<[u8; 64]> = match &check {
+        let expected: Zeroizing<[u8; MAX_TAG_LEN]> = match &check {
             TagCheck::Gcm { aes, ghash } => {
                 let aad: &[u8] = if metadata.is_empty() {
                     header
@@ -276,7 +273,7 @@ impl UnprovenKey {
                 mask[..NONCE_LEN].copy_from_slice(nonce.as_slice());
                 mask[15] = 1;
                 aes.encrypt(&mut mask);
-                let mut out = Zeroizing::new([0u8; 64]);
+                let mut out = Zeroizing::new([0u8; MAX_TAG_LEN]);
                 for ((o, a), b) in out.iter_mut().zip(t.iter()).zip(mask.iter()) {
                     *o = a ^ b;
                 }
