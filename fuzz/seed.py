@@ -428,6 +428,77 @@ def keyring_seeds():
            .encrypt(0, b"", b"S = 0").build())
 
 
+def sfu_seeds():
+    """Operation sequences for `sfu` (the `Input` of fuzz_targets/sfu.rs)."""
+
+    def genuine(a, second, payload, descriptor=0xC0, empty=False, hold=False, skip=0):
+        a.bool(True).variant(0, 6).bool(second).u8(descriptor).bool(empty).bool(True)
+        a.u16(3000).u8(skip).slice(payload).bool(hold)
+
+    for profile in range(4):
+        for slot in (False, True):
+            a = Arb().u8(profile).u8(0x40 + profile).bool(slot)
+            for i in range(3):
+                genuine(a, False, bytes([0x10 + i]) * (20 + 40 * i))
+                genuine(a, True, bytes([0x20 + i]) * 30, descriptor=0x80 if i == 0 else 0x40)
+            if slot:
+                a.bool(True).variant(5, 6).bool(True)
+                genuine(a, True, b"after the switch")
+                genuine(a, False, b"old source")
+            genuine(a, False, b"held", hold=True)
+            genuine(a, False, b"on time")
+            a.bool(True).variant(1, 6).u8(0)  # release the held one
+            a.bool(True).variant(2, 6).bool(False).u16(5).u8(0x10)  # a flipped byte
+            a.bool(True).variant(3, 6).u8(1)  # a replay
+            genuine(a, True, b"", empty=True)  # no descriptor: malformed
+            a.bool(True).variant(4, 6).u8(3).none().slice(bytes(40))  # unknown participant
+            a.bool(True).variant(4, 6).u8(0).some().bool(False).slice(bytes(range(60)))
+            genuine(a, False, b"still forwarded")
+            yield a.build()
+
+
+def pipeline_seeds():
+    """Operation sequences for `pipeline` (the `Input` of fuzz_targets/pipeline.rs)."""
+
+    def send(a, n):
+        a.bool(True).variant(0, 6).u16(n).u8(n & 0xFF)
+
+    def hop(a, down, pick, action=0, at=0, mask=0):
+        a.bool(True).variant(2 if down else 1, 6).u8(pick).variant(action, 4)
+        if action == 3:
+            a.u16(at).u8(mask)
+
+    for profile in range(4):
+        # In order, every packet through both hops: each frame is handed out.
+        a = Arb().u8(profile).u8(20)
+        for n in (10, 700, 2500):
+            send(a, n)
+        for _ in range(40):
+            hop(a, False, 0)
+        for _ in range(40):
+            hop(a, True, 0)
+        yield a.build()
+        # Reversed on the uplink, a duplicate and a loss on the downlink, forged bytes, Mallory.
+        a = Arb().u8(profile).u8(0)
+        for n in (300, 50, 900):
+            send(a, n)
+        for _ in range(30):
+            hop(a, False, 255)
+        hop(a, True, 3, action=2)
+        hop(a, True, 5, action=1)
+        hop(a, True, 0, action=3, at=7, mask=0x40)
+        for to in range(3):
+            a.bool(True).variant(3, 6).u8(to).slice(bytes(range(to * 20, to * 20 + 50)))
+        a.bool(True).variant(4, 6).u16(7).u8(0xC0).slice(bytes([0x3F, 0x01, 0x00]) + bytes(40))
+        a.bool(True).variant(5, 6).u8(8).u32(0x9605)
+        for _ in range(40):
+            hop(a, True, 0)
+        send(a, 100)
+        hop(a, False, 0)
+        hop(a, True, 0)
+        yield a.build()
+
+
 def main() -> None:
     vectors = json.loads(VECTORS.read_text())
     rng = random.Random(9605)
@@ -483,6 +554,10 @@ def main() -> None:
         write("depacketize", data)
     for data in keyring_seeds():
         write("keyring", data)
+    for data in sfu_seeds():
+        write("sfu", data)
+    for data in pipeline_seeds():
+        write("pipeline", data)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ use std::ops::Range;
 use std::time::Duration;
 
 use sframe_core::{
-    Backend, CipherSuite, FrameBuffer, Header, KidKey, KidKeyDeriver, Receiver, ReceiverConfig,
-    Secret, Sender,
+    Backend, CipherSuite, FrameBuffer, Header, KidKeyDeriver, Receiver, ReceiverConfig, Secret,
+    Sender,
 };
 
 use crate::Error;
 use crate::kid::{KidLayout, KidParts, sender_bits_for_leaves};
 use crate::pending::{Pending, PendingFrame, PendingLimits};
 use crate::roster::Roster;
+use crate::unproven::{UnprovenDeriver, UnprovenKey};
 
 /// How a [`Keyring`] behaves. Times are durations on the caller's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,18 +358,28 @@ pub enum Received<'a> {
 
 /// How many keys each epoch keeps that were derived for a frame that then failed to
 /// authenticate (a forgery, or a genuine frame that was damaged): a forger who repeats a KID
-/// costs an AEAD attempt per frame, not a key derivation. Oldest out first. With AES-GCM a key
-/// is well under 1 KiB, so this is at most ~16 KiB per epoch, `2^E` epochs at most.
+/// costs a tag check per frame (the AES key expansion and GHASH, or the suite's HMAC), not a key
+/// derivation. Oldest out first. A cached key is its derived bytes, about 170 bytes, so this is
+/// under 3 KiB per epoch, `2^E` epochs at most.
+///
+/// A key here is checked with the cheap derivation of `src/unproven.rs` (the epoch's HMAC pads
+/// hashed once); only a frame that authenticates under it makes the keyring derive and install
+/// the KID's key for good.
 pub const UNPROVEN_KEYS_PER_EPOCH: usize = 16;
 
 struct EpochSlot {
     epoch: u64,
     base_key: Secret,
-    /// The epoch's base key after HKDF-Extract: a new KID costs the two HKDF-Expands only.
+    /// The epoch's base key after HKDF-Extract, for the key installed once a frame under a new
+    /// KID authenticated.
     deriver: KidKeyDeriver,
+    /// The same, for the first check of a frame under a new KID (cheaper per KID).
+    checker: UnprovenDeriver,
     /// Keys derived for frames that did not authenticate, at most
     /// [`UNPROVEN_KEYS_PER_EPOCH`], oldest first.
-    unproven: VecDeque<KidKey>,
+    unproven: VecDeque<UnprovenKey>,
+    /// `header || metadata` for [`UnprovenKey::authenticates`] when there is metadata.
+    aad: Vec<u8>,
     layout: KidLayout,
     own_index: Option<u32>,
     members: Roster,
@@ -416,9 +427,11 @@ impl EpochSlot {
 /// # Peer input
 /// A frame that is malformed, names a non-member or fails to authenticate changes no state: no
 /// key is installed until a frame under it authenticates, and the next genuine frame decrypts.
-/// Cost: one AEAD attempt under a KID already in use or cached; under a new KID of a member,
-/// the KID's key derivation besides (two HKDF-Expands with precomputed HMAC pads and the AEAD
-/// key setup; benches/forged.rs in this crate measures the ratio). Memory a peer can make the
+/// Cost: one AEAD attempt under a KID already in use; under a KID of a member with no key yet,
+/// a tag check without decrypting (the KID's key from two HKDF-Expands with the epoch's HMAC
+/// pads hashed once, unless cached, then the AES key expansion and GHASH, or the suite's HMAC);
+/// only a frame whose tag checks runs the full key derivation and installs the key
+/// (benches/forged.rs in this crate measures the ratio). Memory a peer can make the
 /// keyring hold: frames for unknown epochs, bounded by [`PendingLimits`]; per epoch, at most
 /// [`UNPROVEN_KEYS_PER_EPOCH`] keys derived for frames that failed; and per epoch one key (with
 /// its replay window) per KID that authenticated a frame, which only members can cause.
@@ -588,10 +601,14 @@ impl Keyring {
             keys.base_key.expose(),
         )
         .map_err(Error::Sframe)?;
+        let checker = UnprovenDeriver::new(self.config.suite, keys.base_key.expose())
+            .ok_or(Error::Sframe(sframe_core::SframeError::Crypto))?;
         let slot = EpochSlot {
             epoch: keys.epoch,
             deriver,
+            checker,
             unproven: VecDeque::new(),
+            aad: Vec::new(),
             layout,
             own_index: keys.own_index,
             members: keys.members,
@@ -996,13 +1013,15 @@ impl Keyring {
 }
 
 /// Decrypts `frame` with `slot`, deriving the KID's key on first use. The key is installed
-/// only once a frame under it authenticates; a key derived for a frame that fails goes to the
-/// slot's bounded cache of unproven keys (so a repeated forged KID is not derived again), and
-/// nothing else changes: bad input leaves no other trace.
+/// only once a frame under it authenticates; a frame under a KID without a key is first checked
+/// with an [`UnprovenKey`] (the cheap derivation), which goes to the slot's bounded cache when
+/// the frame fails (so a repeated forged KID is not derived again), and nothing else changes:
+/// bad input leaves no other trace.
 ///
-/// Cost of a forged frame: one AEAD attempt under a known or cached KID; under a new KID of a
-/// member, two HKDF-Expands and the AEAD key setup besides (the epoch's HKDF-Extract is done
-/// once, in [`Keyring::add_epoch`]); a KID of a non-member costs a lookup.
+/// Cost of a forged frame: one AEAD attempt under a KID with a key; a tag check under a cached
+/// unproven KID; under a new KID of a member, the cheap derivation (two HKDF-Expands as four
+/// SHA compressions, the HMAC pads hashed once per epoch) besides; a KID of a non-member, or a
+/// frame too short to hold a tag, costs a lookup.
 fn open<'a>(
     slot: &mut EpochSlot,
     header: Header,
@@ -1023,20 +1042,12 @@ fn open<'a>(
                 sender_index,
             });
         }
-        let mut candidate = match slot.unproven.iter().position(|k| k.kid() == header.kid) {
-            Some(i) => slot.unproven.remove(i),
-            None => Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?),
-        };
-        let result = slot
-            .receiver
-            .decrypt_with_new_key(&mut candidate, metadata, frame);
-        if let Some(unproven) = candidate {
-            if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
-                slot.unproven.pop_front();
-            }
-            slot.unproven.push_back(unproven);
-        }
-        result
+        check_new_kid(slot, header, metadata, frame)?;
+        // Authenticated under the cheap key: derive the key to install (once per KID a member
+        // really uses).
+        let mut candidate = Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?);
+        slot.receiver
+            .decrypt_with_new_key(&mut candidate, metadata, frame)
     };
     match result {
         Ok(data) => Ok((
@@ -1051,4 +1062,42 @@ fn open<'a>(
         )),
         Err(e) => Err(Error::Frame(e)),
     }
+}
+
+/// Checks a frame under a KID that has no key yet with the cached or a newly derived
+/// [`UnprovenKey`]; on failure the key is cached (oldest out) and the frame refused as
+/// [`SframeError::AuthenticationFailed`](sframe_core::SframeError::AuthenticationFailed) (or
+/// [`SframeError::TruncatedFrame`](sframe_core::SframeError::TruncatedFrame) when it cannot
+/// hold a tag, without deriving anything). On success the frame is as it came.
+fn check_new_kid(
+    slot: &mut EpochSlot,
+    header: Header,
+    metadata: &[u8],
+    frame: &mut [u8],
+) -> Result<(), Error> {
+    let suite = slot.deriver.suite();
+    let header_len = header.len();
+    let needed = header_len + suite.tag_len();
+    if frame.len() < needed {
+        return Err(Error::Frame(sframe_core::SframeError::TruncatedFrame {
+            needed,
+            available: frame.len(),
+        }));
+    }
+    let key = match slot.unproven.iter().position(|k| k.kid() == header.kid) {
+        Some(i) => slot.unproven.remove(i),
+        None => None,
+    };
+    let key = match key {
+        Some(k) => k,
+        None => slot.checker.derive(suite, header.kid),
+    };
+    if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
+        return Ok(());
+    }
+    if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
+        slot.unproven.pop_front();
+    }
+    slot.unproven.push_back(key);
+    Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
 }

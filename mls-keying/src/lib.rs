@@ -83,6 +83,7 @@ mod member;
 mod pending;
 mod roster;
 mod security_code;
+mod unproven;
 
 pub(crate) use error::Error;
 pub use error::SframeMlsError;
