@@ -6,8 +6,6 @@
 //! flipped, replays of delivered packets, and raw bytes from any participant or from one the
 //! SFU does not know. Nothing panics, and:
 //!
-//! (Known SFU bug, excluded until fixed: see the `Genuine` op's `hold` in slot mode.)
-//!
 //! - a genuine packet is forwarded to every other participant that takes its source directly,
 //!   once each, and to participant 3's slot at most once; each copy unprotects with the
 //!   destination's own SRTP keys (a fresh index for that destination: the SFU never reuses
@@ -320,11 +318,10 @@ impl World {
         match *op {
             Op::Genuine { second, hold, .. } => {
                 let g = self.genuine(usize::from(second), op);
-                // With a slot, no packet is delivered late: a slot forwards a late packet of
-                // its new source under an outgoing SRTP index it already used (a bug of the
-                // SFU this target found: rtp-glue/tests/sfu_slot_index_reuse.rs, ignored until
-                // it is fixed). Lift `!self.slot` with the fix.
-                if hold && !self.slot && self.held.len() < MAX_HELD {
+                // Late packets with a slot too: a slot holds back a packet of its source
+                // older than the one it switched on (the bug this target found, fixed; see
+                // rtp-glue/tests/sfu_slot_index_reuse.rs).
+                if hold && self.held.len() < MAX_HELD {
                     self.held.push(g);
                 } else {
                     self.deliver(g, false);

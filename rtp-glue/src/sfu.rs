@@ -271,6 +271,10 @@ struct Slot {
     seq_offset: u16,
     ts_offset: u32,
     last_out: Option<(u16, u32, bool)>,
+    /// The current source's sequence number it was switched on: an earlier packet of that
+    /// source (arriving late) would be renumbered onto outgoing numbers, and so SRTP indices,
+    /// already used for the previous source, and is held back.
+    switched_at: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -379,9 +383,10 @@ impl Sfu {
 
     /// What the policy forwarded to participant `id` and what it held back, and why.
     pub fn forwarding_stats(&self, id: ParticipantId) -> Option<ForwardingStats> {
-        self.participants
-            .get(&id)
-            .map(|p| p.forwarding.with_held(&self.held, &p.held_base, &p.held_not_its))
+        self.participants.get(&id).map(|p| {
+            p.forwarding
+                .with_held(&self.held, &p.held_base, &p.held_not_its)
+        })
     }
 
     /// Adds participant `id`, who sends on `sources` (SSRCs), protecting with `inbound` (the
@@ -480,6 +485,7 @@ impl Sfu {
             seq_offset: 0,
             ts_offset: 0,
             last_out: None,
+            switched_at: None,
         });
         Ok(())
     }
@@ -772,8 +778,15 @@ impl Slot {
             self.seq_offset = seq.wrapping_sub(info.seq);
             self.ts_offset = ts.wrapping_sub(info.timestamp);
             self.current = self.next.take();
+            self.switched_at = Some(info.seq);
         }
         if self.current != Some(info.ssrc) {
+            return None;
+        }
+        if self
+            .switched_at
+            .is_some_and(|at| (info.seq.wrapping_sub(at) as i16) < 0)
+        {
             return None;
         }
         let seq = info.seq.wrapping_add(self.seq_offset);

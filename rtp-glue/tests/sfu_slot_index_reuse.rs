@@ -4,9 +4,8 @@
 //! participant: with AES-GCM that is a reused nonce (keystream and authentication key exposed),
 //! and the participant refuses the second as a replay.
 //!
-//! Fixing it is `rtp-glue/src/sfu.rs`'s (a slot must not forward a packet of its source whose
-//! sequence number precedes the one it switched on); until then the test is ignored and the
-//! fuzz target does not deliver a slot source's packets late.
+//! Fixed in `rtp-glue/src/sfu.rs`: a slot holds back a packet of its source whose sequence
+//! number precedes the one it switched on. This test failed before the fix.
 
 #![allow(clippy::unwrap_used)]
 
@@ -39,7 +38,6 @@ fn packet(tx: &mut SrtpContext, ssrc: u32, seq: u16, descriptor: u8, body: u8) -
 }
 
 #[test]
-#[ignore = "SFU bug found by fuzzing: a slot reuses an SRTP index for a late packet of its new source; the fix belongs in rtp-glue/src/sfu.rs"]
 fn a_late_packet_of_the_new_source_never_reuses_an_outgoing_index() {
     let mut sfu = Sfu::new();
     for (p, sources) in [(1u32, &[A][..]), (2, &[B][..]), (3, &[][..])] {
