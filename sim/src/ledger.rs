@@ -224,7 +224,14 @@ pub fn payload(fid: u32, len: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(len.max(20));
     p.extend_from_slice(CANARY);
     p.extend_from_slice(&fid.to_be_bytes());
-    p.extend((p.len()..len.max(20)).map(|i| filler(fid, i)));
+    let period = filler_period(fid);
+    let mut i = p.len();
+    while p.len() < len.max(20) {
+        let take = (len.max(20) - p.len()).min(FILLER_PERIOD - i % FILLER_PERIOD);
+        let from = i % FILLER_PERIOD;
+        p.extend_from_slice(&period[from..from + take]);
+        i += take;
+    }
     p
 }
 
@@ -234,6 +241,18 @@ fn filler(fid: u32, i: usize) -> u8 {
     (seed >> ((i % 4) * 8)) as u8 ^ i as u8
 }
 
+/// `filler(fid, i)` repeats every 256 bytes (`i % 4` and `i as u8`).
+const FILLER_PERIOD: usize = 256;
+
+/// One period of frame `fid`'s filler: `filler(fid, i)` is `period[i % 256]`.
+fn filler_period(fid: u32) -> [u8; FILLER_PERIOD] {
+    let mut period = [0; FILLER_PERIOD];
+    for (i, b) in period.iter_mut().enumerate() {
+        *b = filler(fid, i);
+    }
+    period
+}
+
 /// Whether `data` is [`payload`]`(fid, len)`, without making it.
 pub fn is_payload(data: &[u8], fid: u32, len: usize) -> bool {
     let head = data.get(..20).zip(data.get(20..));
@@ -241,8 +260,25 @@ pub fn is_payload(data: &[u8], fid: u32, len: usize) -> bool {
         && head.is_some_and(|(head, rest)| {
             head.starts_with(CANARY)
                 && head.ends_with(&fid.to_be_bytes())
-                && rest.iter().zip(20..).all(|(&b, i)| b == filler(fid, i))
+                && filler_matches(rest, 20, &filler_period(fid))
         })
+}
+
+/// Whether `rest`, starting at byte `start` of a frame, is the frame's filler: compared a
+/// period at a time.
+fn filler_matches(rest: &[u8], start: usize, period: &[u8; FILLER_PERIOD]) -> bool {
+    let mut i = start;
+    let mut rest = rest;
+    while !rest.is_empty() {
+        let from = i % FILLER_PERIOD;
+        let take = rest.len().min(FILLER_PERIOD - from);
+        if rest[..take] != period[from..from + take] {
+            return false;
+        }
+        rest = &rest[take..];
+        i += take;
+    }
+    true
 }
 
 /// Whether `hay` contains the plaintext canary anywhere.
@@ -765,6 +801,29 @@ mod tests {
         assert_eq!(l.frame(fid + 1), None);
         l.settle_all();
         assert_eq!(l.frame(fid), None);
+    }
+
+    #[test]
+    fn payloads_are_the_filler_byte_for_byte_and_checked_a_period_at_a_time() {
+        for (fid, len) in [
+            (0, 0),
+            (7, 20),
+            (9, 275),
+            (123_456, 1_000),
+            (u32::MAX, 4_097),
+        ] {
+            let p = payload(fid, len);
+            assert_eq!(p.len(), len.max(20));
+            assert!(p[20..].iter().zip(20..).all(|(&b, i)| b == filler(fid, i)));
+            assert!(is_payload(&p, fid, len));
+            for at in [20, p.len() / 2, p.len() - 1] {
+                if (20..p.len()).contains(&at) {
+                    let mut q = p.clone();
+                    q[at] ^= 1;
+                    assert!(!is_payload(&q, fid, len), "byte {at} of {len}");
+                }
+            }
+        }
     }
 
     #[test]
