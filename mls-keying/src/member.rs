@@ -552,18 +552,9 @@ impl MlsMember {
             PreparedKind::Commit {
                 staged,
                 keys,
-                mut outcome,
+                outcome,
             } => {
-                if self.staged.is_some() {
-                    return Err(MlsError::Rejected(
-                        "a staged commit is not merged yet".into(),
-                    ));
-                }
-                if let Some(keys) = keys {
-                    outcome.sender_bits = Some(keys.sender_bits());
-                    self.keyring.add_epoch(now, *keys)?;
-                }
-                self.staged = Some((*staged, outcome.added.clone()));
+                self.stage_prepared(now, *staged, keys, outcome)?;
                 self.merge_staged_commit()
             }
             PreparedKind::Welcome { staged, keys, own } => {
@@ -711,16 +702,33 @@ impl MlsMember {
         let Prepared(PreparedKind::Commit {
             staged,
             keys,
-            mut outcome,
+            outcome,
         }) = self.prepare_commit(bytes)?
         else {
             return Err(MlsError::Rejected("not a commit".into()));
         };
+        self.stage_prepared(now, *staged, keys, outcome)
+    }
+
+    /// A prepared commit's epoch to the keyring at `now` (unless the commit removes this
+    /// member), and the commit held for [`MlsMember::merge_staged_commit`].
+    fn stage_prepared(
+        &mut self,
+        now: Duration,
+        staged: StagedCommit,
+        keys: Option<Box<EpochKeys>>,
+        mut outcome: CommitOutcome,
+    ) -> Result<CommitOutcome, MlsError> {
+        if self.staged.is_some() {
+            return Err(MlsError::Rejected(
+                "a staged commit is not merged yet".into(),
+            ));
+        }
         if let Some(keys) = keys {
             outcome.sender_bits = Some(keys.sender_bits());
             self.keyring.add_epoch(now, *keys)?;
         }
-        self.staged = Some((*staged, outcome.added.clone()));
+        self.staged = Some((staged, outcome.added.clone()));
         Ok(outcome)
     }
 
