@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use sframe_webrtc::{ParticipantConfig, ParticipantReport, Progress, run_participant};
+use sframe_webrtc::clip::MediaClip;
+use sframe_webrtc::{
+    KeyDelegate, MediaFormat, ParticipantConfig, ParticipantReport, Progress, run_participant,
+};
 
 use crate::error::CliError;
 
@@ -16,7 +19,13 @@ It sends an SDP offer to the SFU, connects (ICE, DTLS-SRTP), joins the MLS group
 SFU's delivery service on a data channel, then sends synthetic SFrame audio (50 frames/s) and
 video (30 frames/s) encrypted from its keyring, decrypts everyone else's, leaves after
 --duration seconds, and prints a report: frames sent, decrypted, lost and dropped by cause, the
-epochs it went through and the security code of each (compare them between terminals).";
+epochs it went through and the security code of each (compare them between terminals).
+
+With browsers in the meeting (the SFU's page), every participant uses --codec-packetized: SFrame
+frames packetized as VP8 and Opus, as a browser's encoded transform sends them. --video and
+--audio then send real media a browser can decode (a VP8 IVF file and an Ogg Opus file, looped).
+--lend-keys ADDR makes this member lend its keys to one browser page: it serves them on
+http://ADDR/keys, prints the page's URL, and sends no media itself (the page sends as its leaf).";
 
 /// Arguments of `sframe join`.
 #[derive(Debug, Args)]
@@ -38,17 +47,58 @@ pub struct JoinArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+
+    /// Packetize as VP8 and Opus (what browsers send) instead of the SFrame RTP payload format
+    #[arg(long)]
+    codec_packetized: bool,
+
+    /// Send this VP8 IVF file (looped) as video; needs --audio and --codec-packetized
+    #[arg(long, value_name = "FILE", requires_all = ["audio", "codec_packetized"])]
+    video: Option<std::path::PathBuf>,
+
+    /// Send this Ogg Opus file (looped) as audio; needs --video and --codec-packetized
+    #[arg(long, value_name = "FILE", requires_all = ["video", "codec_packetized"])]
+    audio: Option<std::path::PathBuf>,
+
+    /// Lend this member's keys to a browser page, served on http://ADDR/keys (loopback)
+    #[arg(long, value_name = "ADDR", requires = "codec_packetized")]
+    lend_keys: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: &JoinArgs) -> Result<(), CliError> {
     if !(args.duration.is_finite() && (0.0..=86_400.0).contains(&args.duration)) {
         return Err(CliError::usage("--duration must be 0 to 86400 seconds"));
     }
-    let config = ParticipantConfig::new(
+    let mut config = ParticipantConfig::new(
         &args.sfu,
         &args.name,
         Duration::from_secs_f64(args.duration),
     );
+    if args.codec_packetized {
+        config.format = MediaFormat::CodecPacketized;
+    }
+    if let (Some(video), Some(audio)) = (&args.video, &args.audio) {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| CliError::usage(format!("{}: {e}", p.display())))
+        };
+        let clip = MediaClip::from_files(&read(video)?, &read(audio)?)
+            .map_err(|e| CliError::usage(format!("--video/--audio: {e}")))?;
+        config.clip = Some(Arc::new(clip));
+    }
+    if let Some(addr) = args.lend_keys {
+        if !addr.ip().is_loopback() {
+            return Err(CliError::usage("--lend-keys must be a loopback address"));
+        }
+        let origin = args.sfu.trim_end_matches('/').to_owned();
+        let delegate = KeyDelegate::start(addr, Some(origin)).map_err(chain)?;
+        let _ = writeln!(
+            std::io::stderr(),
+            "lending keys: open {}/?keys={} in Chromium",
+            args.sfu.trim_end_matches('/'),
+            delegate.url()
+        );
+        config.delegate = Some(Arc::new(delegate));
+    }
     let report = run_participant(&config, &Arc::new(Progress::default())).map_err(chain)?;
     let text = if args.json {
         serde_json::to_string_pretty(&report).map_err(CliError::runtime)?

@@ -19,6 +19,10 @@ the MLS delivery service: it orders commits, relays key packages, Welcomes (with
 tree it keeps) and acknowledgements, picks the committer and batches joins and leaves. A
 participant silent for 5 s is removed with a commit.
 
+It also serves the meeting page at http://ADDR/ for Chromium (--wasm gives it the module it
+runs): the page joins with the camera and microphone, encrypting in the browser, with the keys
+a native member lends it (`sframe join --lend-keys`; open the URL that command prints).
+
 It prints a line each time the group changes, and its counters when it stops (--duration, or
 Ctrl-C ends it at once).";
 
@@ -38,13 +42,25 @@ pub struct SfuArgs {
     /// Print the final counters as JSON on stdout (the group changes then go to stderr)
     #[arg(long)]
     json: bool,
+
+    /// The WebAssembly module the meeting page runs (build it with `cargo build --release -p
+    /// sframe-wasm --target wasm32-unknown-unknown`)
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: &SfuArgs) -> Result<(), CliError> {
     if !args.listen.ip().is_loopback() {
         return Err(CliError::usage("--listen must be a loopback address"));
     }
-    let sfu = SfuServer::start(SfuConfig::new(args.listen)).map_err(CliError::runtime)?;
+    let mut config = SfuConfig::new(args.listen);
+    if let Some(wasm) = &args.wasm {
+        if !wasm.is_file() {
+            return Err(CliError::usage("--wasm: no such file"));
+        }
+        config.wasm = Some(wasm.clone());
+    }
+    let sfu = SfuServer::start(config).map_err(CliError::runtime)?;
     // With --json, stdout carries only the JSON; the running commentary goes to stderr.
     let mut out: Box<dyn Write> = if args.json {
         Box::new(std::io::stderr())
@@ -53,9 +69,10 @@ pub fn run(args: &SfuArgs) -> Result<(), CliError> {
     };
     let _ = writeln!(
         out,
-        "SFU: signaling {}/whip, media udp {}",
+        "SFU: signaling {}/whip, media udp {}, meeting page {}/",
         sfu.url(),
-        sfu.udp_addr()
+        sfu.udp_addr(),
+        sfu.url()
     );
     let end = args
         .duration

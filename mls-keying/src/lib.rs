@@ -96,7 +96,9 @@ pub use kid::{
     MAX_SENDER_BITS, base_key_len, sender_bits_for, sender_bits_for_leaves,
 };
 #[cfg(feature = "openmls")]
-pub use member::{CommitOutcome, MemberConfig, MlsError, MlsMember, OutgoingCommit, Prepared};
+pub use member::{
+    CommitOutcome, DelegatedEpoch, MemberConfig, MlsError, MlsMember, OutgoingCommit, Prepared,
+};
 pub use pending::PendingLimits;
 pub use roster::Roster;
 pub use security_code::{SECURITY_CODE_GROUPS, SecurityCode};

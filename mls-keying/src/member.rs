@@ -101,6 +101,31 @@ fn local(e: impl core::fmt::Debug) -> MlsError {
     MlsError::Local(format!("{e:?}"))
 }
 
+/// An epoch's keying material lent to another device ([`MlsMember::delegated_epoch`]). The
+/// base key is zeroized on drop and never shown by `Debug`.
+#[derive(Clone)]
+pub struct DelegatedEpoch {
+    /// The MLS epoch.
+    pub epoch: u64,
+    /// The lending member's leaf: the sender index the device encrypts as.
+    pub leaf: u32,
+    /// The epoch's members' leaf indices (their highest gives RFC 9605's `S`).
+    pub members: Vec<u32>,
+    /// `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of the epoch.
+    pub base_key: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for DelegatedEpoch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DelegatedEpoch")
+            .field("epoch", &self.epoch)
+            .field("leaf", &self.leaf)
+            .field("members", &self.members)
+            .field("base_key", &"redacted")
+            .finish()
+    }
+}
+
 /// openmls's work on an incoming commit or Welcome, done ahead of time by
 /// [`MlsMember::prepare_commit`] or [`MlsMember::prepare_welcome`], to be given to
 /// [`MlsMember::apply`]. Holds the new epoch's base key until then (zeroized on drop).
@@ -267,6 +292,39 @@ impl MlsMember {
     /// RFC 9420 section 12.1.1 (leftmost blank leaf).
     pub fn roster_corrections(&self) -> u64 {
         self.roster_corrections
+    }
+
+    /// The merged epoch's SFrame keying material, for a device this member lends its sending
+    /// rights to (e.g. a browser page that encrypts with the same leaf while this member sends
+    /// nothing itself): `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of the current epoch, the
+    /// roster and the leaf. Whoever receives it can decrypt the whole epoch and encrypt as this
+    /// leaf, so hand it only to a device under the same user's control, over a channel only it
+    /// can read, and never encrypt under the same leaf from two places: their counters would
+    /// collide (nonce reuse).
+    ///
+    /// # Errors
+    /// [`MlsError::NoGroup`]; [`MlsError::Removed`]; [`MlsError::Local`].
+    pub fn delegated_epoch(&self) -> Result<DelegatedEpoch, MlsError> {
+        if self.removed {
+            return Err(MlsError::Removed);
+        }
+        let group = self.group.as_ref().ok_or(MlsError::NoGroup)?;
+        let base_key = Zeroizing::new(
+            group
+                .export_secret(
+                    self.provider.crypto(),
+                    EXPORTER_LABEL,
+                    EXPORTER_CONTEXT,
+                    self.nk(),
+                )
+                .map_err(local)?,
+        );
+        Ok(DelegatedEpoch {
+            epoch: group.epoch().as_u64(),
+            leaf: group.own_leaf_index().u32(),
+            members: group.members().map(|m| m.index.u32()).collect(),
+            base_key,
+        })
     }
 
     fn nk(&self) -> usize {
@@ -885,6 +943,31 @@ mod tests {
                 .decrypt(Duration::ZERO, 0, b"", &mut copy)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_delegated_epoch_keys_a_device_that_sends_as_the_member() {
+        let suite = sframe_core::CipherSuite::Aes128GcmSha256_128;
+        let mut m = MlsMember::new(b"a", MemberConfig::new(KeyringConfig::new(suite))).unwrap();
+        assert_eq!(m.delegated_epoch().unwrap_err(), MlsError::NoGroup);
+        m.create_group(Duration::ZERO).unwrap();
+        let lent = m.delegated_epoch().unwrap();
+        assert_eq!(
+            (lent.epoch, lent.leaf, lent.members.clone()),
+            (0, 0, vec![0])
+        );
+        assert!(!format!("{lent:?}").contains(&format!("{:?}", lent.base_key.as_slice())));
+        let mut device = Keyring::new(KeyringConfig::new(suite)).unwrap();
+        let keys =
+            EpochKeys::new(lent.epoch, &lent.base_key, Some(lent.leaf), lent.members).unwrap();
+        device.add_epoch(Duration::ZERO, keys).unwrap();
+        // The device's frame (stream 5, which the member never uses) opens at the member.
+        let mut frame = b"from the page".to_vec();
+        device.encrypt(5, b"", &mut frame).unwrap();
+        assert!(matches!(
+            m.keyring.decrypt(Duration::ZERO, 0, b"", &mut frame),
+            Ok(Received::Plaintext { .. })
+        ));
     }
 
     #[test]

@@ -51,13 +51,15 @@ export function sendEncrypted(pc, worker, stream, participant, direction = 'send
   }
 }
 
-/** Decrypts every track `pc` receives as `participant`; `onTrack(track, streams)` shows it. */
-export function receiveDecrypted(pc, worker, participant, onTrack) {
-  pc.ontrack = ({ receiver, track, streams }) => {
-    const stream = streams[0]?.id ?? track.id;
+/** Decrypts every track `pc` receives as `participant`; `onTrack(track, streams, transceiver)`
+ * shows it. The worker counts each remote stream apart under `streamOf(track, streams,
+ * transceiver)` (default: the first stream's id, else the track's). */
+export function receiveDecrypted(pc, worker, participant, onTrack, streamOf) {
+  pc.ontrack = ({ receiver, track, streams, transceiver }) => {
+    const stream = streamOf?.(track, streams, transceiver) ?? streams[0]?.id ?? track.id;
     receiver.transform = new RTCRtpScriptTransform(worker,
       { participant, side: 'recv', kind: track.kind, stream });
-    onTrack(track, streams);
+    onTrack(track, streams, transceiver);
   };
 }
 

@@ -1,28 +1,34 @@
-// Joins a meeting through an SFU with the camera and microphone: one RTCPeerConnection,
-// WHIP-style signaling, every frame SFrame-encrypted (and every received frame decrypted) by
-// sframe_wasm.wasm in the transform worker. The SFrame keys of each MLS epoch come from the
-// page's server (a native MLS member plays that part for now). Not tested yet: it needs the
-// native SFU (`sframe sfu`); the loopback test runs the same call.js and worker.
+// Joins a meeting through the SFU that serves this page (`sframe sfu`), with the camera and
+// microphone: one RTCPeerConnection, WHIP-style signaling, every frame SFrame-encrypted (and
+// every received frame decrypted) by sframe_wasm.wasm in the transform worker.
 //
-// Query parameters (defaults in brackets): whip [/whip] the WHIP endpoint; keys [/keys] a
-// JSON document { suite, leaf, epochs: [{ epoch, key: hex, members: [leaf] }] }, polled every
-// 500 ms (new epochs are installed as they appear; the sender switches to a new epoch after
-// the keyring's grace, 500 ms). window.sframeMeeting.stats() returns the worker's counts and the receiver statistics.
-import { receiveDecrypted, receiverStats, sendEncrypted, startWorker, whip } from './call.js';
+// The page is not an MLS member yet: a native member lends it its keys (`sframe join
+// --lend-keys ADDR`, sframe_webrtc::KeyDelegate), and the page sends as that member's leaf.
+//
+// Query parameters (defaults in brackets): keys (required) the member's key document URL,
+// { suite, leaf, epochs: [{ epoch, key: hex, members: [leaf] }] }, polled every 250 ms (new
+// epochs are installed as they appear; the member acknowledges an epoch to the group only once
+// this page has fetched it); whip [/whip] the WHIP endpoint; name [browser] the name the SFU
+// shows. window.sframeMeeting: joined (a promise), stats() (the worker's counts and every
+// inbound RTP stream's getStats), hangUp().
+import { receiveDecrypted, sendEncrypted, startWorker, whip } from './call.js';
 
 const params = new URLSearchParams(location.search);
-const whipUrl = params.get('whip') ?? '/whip';
-const keysUrl = params.get('keys') ?? '/keys';
+const whipUrl = `${params.get('whip') ?? '/whip'}?name=${encodeURIComponent(params.get('name') ?? 'browser')}`;
+const keysUrl = params.get('keys');
 const status = (text) => { document.getElementById('status').textContent = text; };
 const { worker, rpc } = startWorker();
 const ME = 'me';
 let installed = -1;
 let leaf = null;
 let pc;
+let resource = null;
 
 async function pollKeys() {
-  const doc = await (await fetch(keysUrl, { cache: 'no-store' })).json();
-  if (installed < 0) {
+  const response = await fetch(keysUrl, { cache: 'no-store' });
+  if (!response.ok) throw new Error(`${keysUrl}: ${response.status}`);
+  const doc = await response.json();
+  if (leaf === null) {
     await rpc('create', { name: ME, suite: doc.suite, leaf: doc.leaf });
     leaf = doc.leaf;
   }
@@ -32,15 +38,17 @@ async function pollKeys() {
   }
 }
 
-function tile(stream) {
-  let figure = document.getElementById(`tile-${stream.id}`);
+// A tile per remote stream: its video and, under it, frames decrypted and failed.
+function tile(id, track) {
+  let figure = document.getElementById(`tile-${id}`);
   if (!figure) {
     figure = document.createElement('figure');
-    figure.id = `tile-${stream.id}`;
-    figure.innerHTML = '<video autoplay playsinline></video><figcaption></figcaption>';
-    figure.querySelector('video').srcObject = stream;
+    figure.id = `tile-${id}`;
+    figure.innerHTML = '<video autoplay playsinline></video><figcaption>waiting</figcaption>';
+    figure.querySelector('video').srcObject = new MediaStream();
     document.getElementById('tiles').append(figure);
   }
+  figure.querySelector('video').srcObject.addTrack(track);
 }
 
 async function showCounts() {
@@ -53,28 +61,59 @@ async function showCounts() {
     caption.dataset[kind] = `${kind}: ${c.passed} decrypted, ${failed} failed`;
     caption.textContent = [caption.dataset.video, caption.dataset.audio].filter(Boolean).join('; ');
   }
+  status(`leaf ${leaf}, epoch ${installed}: sending as the lending member's leaf`);
 }
 
 async function join() {
+  if (!keysUrl) throw new Error('no ?keys= URL: start a member with sframe join --lend-keys');
   await pollKeys();
-  setInterval(() => pollKeys().catch((e) => status(`keys: ${e.message}`)), 500);
+  setInterval(() => pollKeys().catch((e) => status(`keys: ${e.message}`)), 250);
   const local = await navigator.mediaDevices.getUserMedia({
-    audio: true, video: { width: 640, height: 480, frameRate: 30 } });
+    audio: true, video: { width: 320, height: 240, frameRate: 30 } });
   document.getElementById('local').srcObject = local;
   pc = new RTCPeerConnection();
   sendEncrypted(pc, worker, local, ME, 'sendonly');
-  // Receive slots for the others' media; the SFU adds tracks to them.
+  // Receive lines for the others' media: the SFU gives each remote track a line of its own.
   for (let i = 0; i < 4; i += 1) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
   }
-  receiveDecrypted(pc, worker, ME, (track, streams) => streams[0] && tile(streams[0]));
-  await whip(pc, whipUrl);
+  // Without stream ids from the SFU, a line's audio and video cannot be paired: each
+  // transceiver pair i (video, audio) is shown as one tile.
+  const slotOf = (transceiver) => Math.floor(pc.getTransceivers().indexOf(transceiver) / 2);
+  receiveDecrypted(pc, worker, ME, (track, streams, transceiver) => tile(slotOf(transceiver), track),
+    (track, streams, transceiver) => String(slotOf(transceiver)));
+  resource = await whip(pc, whipUrl);
   status(`joined as leaf ${leaf}, epoch ${installed}`);
   setInterval(() => showCounts().catch(() => {}), 1000);
 }
 
+/** Every inbound RTP stream's counters, and the codecs. */
+async function inbound() {
+  const out = { streams: [], codecs: {} };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp') {
+      out.streams.push({
+        kind: s.kind, mid: s.mid, ssrc: s.ssrc, packetsReceived: s.packetsReceived,
+        framesReceived: s.framesReceived, framesDecoded: s.framesDecoded,
+        keyFramesDecoded: s.keyFramesDecoded, framesDropped: s.framesDropped,
+        pliCount: s.pliCount, totalSamplesReceived: s.totalSamplesReceived,
+        concealedSamples: s.concealedSamples, decoderImplementation: s.decoderImplementation,
+        codecId: s.codecId,
+      });
+    }
+    if (s.type === 'codec') out.codecs[s.id] = s.mimeType;
+  });
+  return out;
+}
+
+async function hangUp() {
+  if (resource) await fetch(new URL(resource, location.href), { method: 'DELETE' }).catch(() => {});
+  pc?.close();
+}
+
 window.sframeMeeting = {
   joined: join().catch((e) => { status(`failed: ${e.message}`); throw e; }),
-  stats: async () => ({ worker: await rpc('stats'), receiver: pc && await receiverStats(pc) }),
+  stats: async () => ({ worker: await rpc('stats'), inbound: pc && await inbound(), installed, leaf }),
+  hangUp,
 };

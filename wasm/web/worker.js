@@ -8,7 +8,10 @@
 // convention; stream: the remote MediaStream's id on receive, so each remote participant's
 // tracks are counted apart: transforms["participant/side/kind/stream"]).
 // A frame that cannot be encrypted or decrypted is counted by cause and dropped; nothing is
-// ever thrown into the media pipeline. An empty frame (no payload) goes on untouched and is
+// ever thrown into the media pipeline. A received frame whose KID names an epoch the
+// participant has not installed yet waits (up to HOLD_MS, holding back the frames behind it on
+// that track) for the page to install it, as a native keyring holds such frames: the page
+// learns each epoch's keys a little after the members that send under it. An empty frame (no payload) goes on untouched and is
 // counted as such.
 //
 // Messages from the page: { id, op, ...args }; the reply is { id, result } or { id, error }.
@@ -28,6 +31,10 @@ const ready = fetch(new URL('./sframe_wasm.wasm', import.meta.url))
   .then((r) => r.arrayBuffer())
   .then((bytes) => SframeWasm.load(bytes));
 const participants = new Map();
+// Per participant: the epochs installed (their low `epochBits` bits, as KIDs carry them), and
+// who waits for the next installation.
+const epochs = new Map();
+const HOLD_MS = 1500;
 const transforms = {};
 let captureLimit = 0;
 let loseVideo = 0;
@@ -45,9 +52,13 @@ function handleOf(name) {
 const ops = {
   create(wasm, { name, suite, leaf, epochBits }) {
     participants.set(name, wasm.createParticipant(suite, leaf, epochBits ?? 4));
+    epochs.set(name, { bits: epochBits ?? 4, installed: new Set(), waiting: [] });
   },
   addEpoch(wasm, { name, epoch, key, members }) {
     wasm.addEpoch(handleOf(name), epoch, fromHex(key), members, performance.now());
+    const e = epochs.get(name);
+    e.installed.add(epoch % (1 << e.bits));
+    for (const wake of e.waiting.splice(0)) wake();
   },
   acknowledge(wasm, { name, leaf, epoch }) {
     wasm.acknowledge(handleOf(name), leaf, epoch, performance.now());
@@ -102,9 +113,35 @@ onmessage = async ({ data: { id, op, ...args } }) => {
   }
 };
 
+// The epoch bits of an SFrame frame's KID (RFC 9605 section 4.3 header; section 5.2 puts
+// the epoch in the KID's low bits), or null if the header does not parse.
+function kidEpoch(bytes, bits) {
+  const config = bytes[0];
+  if (config === undefined) return null;
+  const k = (config >> 4) & 7;
+  const low = config & 0x80 ? bytes[1 + k] : k; // the KID's last byte holds its low bits
+  return low === undefined ? null : low & ((1 << bits) - 1);
+}
+
+// Waits until `name` has the epoch of `bytes`' KID installed, or HOLD_MS; true if it waited.
+async function awaitEpoch(name, bytes) {
+  const e = epochs.get(name);
+  const epoch = e && kidEpoch(bytes, e.bits);
+  if (epoch === null || epoch === undefined || e.installed.has(epoch)) return false;
+  const until = performance.now() + HOLD_MS;
+  while (!e.installed.has(epoch) && performance.now() < until) {
+    await new Promise((wake) => {
+      e.waiting.push(wake);
+      setTimeout(wake, until - performance.now());
+    });
+  }
+  return true;
+}
+
 function counters(key) {
   transforms[key] ??= {
-    frames: 0, passed: 0, empty: 0, bytesIn: 0, bytesOut: 0, dropped: {}, dropSamples: [], captured: 0 };
+    frames: 0, passed: 0, empty: 0, held: 0, bytesIn: 0, bytesOut: 0, dropped: {}, dropSamples: [],
+    captured: 0 };
   return transforms[key];
 }
 
@@ -158,6 +195,10 @@ onrtctransform = ({ transformer }) => {
       c.frames += 1;
       try {
         const wasm = await ready;
+        if (opts.side === 'recv' && frame.data.byteLength > 0
+          && await awaitEpoch(opts.participant, new Uint8Array(frame.data))) {
+          c.held += 1;
+        }
         if (transformFrame(wasm, opts, c, frame)) {
           c.passed += 1;
           controller.enqueue(frame);

@@ -52,6 +52,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod clip;
+mod delegate;
 mod delivery;
 mod error;
 mod framing;
@@ -64,15 +66,19 @@ mod sfu_peer;
 mod signaling;
 pub mod synthetic;
 mod udp_meeting;
+mod web;
 mod whip_client;
 
+pub use delegate::{KEPT_EPOCHS, KeyDelegate};
 pub use delivery::{
     BATCH, COMMIT_TIMEOUT, DeliveryError, DeliveryOutput, DeliveryService, DeliveryStats, PeerId,
 };
 pub use error::{FramingError, WebrtcError};
 pub use framing::{FRAMING_VERSION, MAX_MESSAGE_LEN, MlsMessage};
 pub use hop::SrtpByStr0m;
-pub use participant::{ParticipantConfig, ParticipantHandle, Progress, run_participant};
+pub use participant::{
+    MediaFormat, ParticipantConfig, ParticipantHandle, Progress, run_participant,
+};
 pub use report::ParticipantReport;
 pub use sfu::{SfuConfig, SfuServer, SfuStats};
 pub use signaling::MAX_OFFER_LEN;

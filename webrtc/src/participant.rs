@@ -8,6 +8,8 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::clip::MediaClip;
+use crate::delegate::KeyDelegate;
 use crate::error::WebrtcError;
 use crate::report::ParticipantReport;
 use crate::session::Session;
@@ -36,6 +38,27 @@ pub struct ParticipantConfig {
     /// Tests: raw data-channel messages sent once it is in the group, as they are (e.g.
     /// malformed ones, which the SFU must refuse without effect on the group).
     pub raw_mls: Vec<Vec<u8>>,
+    /// How its media is packetized. Every participant of a meeting must use the same.
+    pub format: MediaFormat,
+    /// Real media to send (VP8 and Opus, in a loop) instead of synthetic frames: what a
+    /// browser can decode. Meant for [`MediaFormat::CodecPacketized`].
+    pub clip: Option<Arc<MediaClip>>,
+    /// Lends this member's keys to a browser page through this key server
+    /// ([`KeyDelegate`]); the participant then sends no media of its own (the page sends as
+    /// its leaf) and acknowledges an epoch only once the page has fetched it.
+    pub delegate: Option<Arc<KeyDelegate>>,
+}
+
+/// How SFrame media is packetized on RTP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MediaFormat {
+    /// The SFrame RTP payload format (draft-ietf-avtcore-rtp-sframe), under the payload
+    /// types negotiated for Opus and VP8.
+    #[default]
+    SframePayload,
+    /// Codec-packetized SFrame, as a browser's encoded transform sends: each whole frame
+    /// SFrame-encrypted, then packetized as Opus (one frame per packet) or VP8 (RFC 7741).
+    CodecPacketized,
 }
 
 impl ParticipantConfig {
@@ -52,6 +75,9 @@ impl ParticipantConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tap: None,
             raw_mls: Vec::new(),
+            format: MediaFormat::default(),
+            clip: None,
+            delegate: None,
         }
     }
 }
@@ -134,8 +160,7 @@ pub fn run_participant(
     progress: &Arc<Progress>,
 ) -> Result<ParticipantReport, WebrtcError> {
     let socket = UdpSocket::bind((config.bind, 0))?;
-    let (mut session, offer, pending) =
-        Session::new(&config.name, socket, config.tap.clone(), progress.clone())?;
+    let (mut session, offer, pending) = Session::new(config, socket, progress.clone())?;
     session.raw_mls.clone_from(&config.raw_mls);
     let (answer, resource) = post_offer(&config.endpoint, &offer)?;
     session.accept_answer(pending, &answer)?;

@@ -50,6 +50,10 @@ pub struct ParticipantReport {
     pub rtp_refused: u64,
     /// Data-channel messages from the SFU it refused (malformed, or not for a participant).
     pub refused_from_sfu: u64,
+    /// Decrypted VP8 key frames (codec-packetized media: a browser's or a clip's).
+    pub vp8_key_frames: u64,
+    /// Of those, key frames without the VP8 start code `9d 01 2a` at byte 3: must be 0.
+    pub vp8_key_frames_without_start_code: u64,
 }
 
 /// Counts frames per stream to find the lost ones.
@@ -85,7 +89,7 @@ pub(crate) fn drop_cause(drop: &FrameDrop<SframeMlsError>) -> (&'static str, Opt
 }
 
 /// The cause in words and the frame's KID where the error names it.
-fn error_cause(e: &SframeMlsError) -> (&'static str, Option<u64>) {
+pub(crate) fn error_cause(e: &SframeMlsError) -> (&'static str, Option<u64>) {
     match e {
         SframeMlsError::UnknownEpoch { kid } => ("unknown epoch", Some(*kid)),
         SframeMlsError::HeldExpired { kid } => ("expired in buffer", Some(*kid)),

@@ -1,7 +1,7 @@
 //! One participant's peer connection, MLS member and media pipeline, driven by
 //! [`crate::participant`]'s loop: str0m's events in, MLS messages and media out.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,10 +9,12 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use sframe_core::CipherSuite;
+use sframe_core::{FrameOpener, OpenerEvent};
 use sframe_mls::{Event as KeyEvent, Keyring, KeyringConfig, MemberConfig, MlsMember};
 use sframe_rtp::{
-    DepacketizerConfig, FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender,
-    MediaSenderConfig, Mode, ReceiveOutput, RtpView,
+    Codec, CodecSframeError, CodecSframeReceiver, CodecSframeSender, DepacketizerConfig,
+    FrameMetadata, MediaReceiver, MediaReceiverConfig, MediaSender, MediaSenderConfig, Mode,
+    PipelineError, ReassemblyConfig, ReceiveOutput, RtpView,
 };
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::channel::ChannelId;
@@ -22,14 +24,17 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::clip::{MediaClip, vp8_has_start_code, vp8_is_key_frame};
+use crate::delegate::KeyDelegate;
 use crate::error::WebrtcError;
 use crate::framing::MlsMessage;
 use crate::hop::SrtpByStr0m;
-use crate::participant::Progress;
-use crate::report::{ParticipantReport, Tally, drop_cause, is_rollover};
+use crate::participant::{MediaFormat, ParticipantConfig, Progress};
+use crate::report::{ParticipantReport, Tally, drop_cause, error_cause, is_rollover};
 use crate::sfu_peer::forwarded_rid;
 use crate::synthetic::{
-    AUDIO_FPS, AUDIO_FRAME_LEN, KEY_FRAME_EVERY, VIDEO_FPS, VIDEO_FRAME_LEN, frame, parse_frame,
+    AUDIO_FPS, AUDIO_FRAME_LEN, CANARY, KEY_FRAME_EVERY, VIDEO_FPS, VIDEO_FRAME_LEN, frame,
+    parse_frame,
 };
 
 /// The MTU of media packets on the wire.
@@ -54,6 +59,19 @@ struct TxStream {
     every: Duration,
 }
 
+/// Codec-packetized media (what a browser's encoded transform sends): one sender per outgoing
+/// stream, one receiver for everyone else's.
+struct CodecMedia {
+    senders: Vec<CodecSframeSender>,
+    receiver: CodecSframeReceiver,
+    /// Frames the keyring holds (an epoch not known yet), by token: their SSRC and payload type.
+    held: BTreeMap<u64, (u32, u8)>,
+    packets: Vec<Vec<u8>>,
+}
+
+/// The most held frames whose stream the session remembers (the keyring holds fewer).
+const MAX_HELD: usize = 1024;
+
 /// The participant's state (see the module docs).
 pub(crate) struct Session {
     pub(crate) rtc: Rtc,
@@ -67,6 +85,12 @@ pub(crate) struct Session {
     member: MlsMember,
     sender: MediaSender,
     receiver: MediaReceiver<Keyring>,
+    format: MediaFormat,
+    codec: Option<CodecMedia>,
+    clip: Option<Arc<MediaClip>>,
+    delegate: Option<Arc<KeyDelegate>>,
+    /// Acknowledgements waiting until the delegate's page has fetched the epoch.
+    held_acks: Vec<u64>,
     tx: Vec<TxStream>,
     pub(crate) media_on: bool,
     join_epoch: Option<u64>,
@@ -93,11 +117,12 @@ impl core::fmt::Debug for Session {
 impl Session {
     /// A session on `socket` with an SDP offer for audio, video and the MLS data channel.
     pub(crate) fn new(
-        name: &str,
+        config: &ParticipantConfig,
         socket: UdpSocket,
-        tap: Option<Sender<Vec<u8>>>,
         progress: Arc<Progress>,
     ) -> Result<(Self, String, SdpPendingOffer), WebrtcError> {
+        let name = config.name.as_str();
+        let tap: Option<Sender<Vec<u8>>> = config.tap.clone();
         let start = Instant::now();
         let local = socket.local_addr()?;
         let mut rtc = Rtc::builder()
@@ -148,6 +173,11 @@ impl Session {
                 Box::new(SrtpByStr0m),
             ),
             receiver: MediaReceiver::new(receiver_config, Box::new(SrtpByStr0m)),
+            format: config.format,
+            codec: None,
+            clip: config.clip.clone(),
+            delegate: config.delegate.clone(),
+            held_acks: Vec::new(),
             tx: Vec::new(),
             media_on: false,
             join_epoch: None,
@@ -185,6 +215,7 @@ impl Session {
         let audio_pt = pt_of(Str0mCodec::Opus).ok_or(WebrtcError::BadAnswer("Opus"))?;
         let video_pt = pt_of(Str0mCodec::Vp8).ok_or(WebrtcError::BadAnswer("VP8"))?;
         let now = Instant::now();
+        let mut senders = Vec::new();
         let streams = [
             (self.audio_mid, audio_pt, AUDIO_TICKS, AUDIO_FPS, 0),
             (self.video_mid, video_pt, VIDEO_TICKS, VIDEO_FPS, 1),
@@ -197,6 +228,18 @@ impl Session {
                 .map(|s| *s.ssrc())
                 .ok_or(WebrtcError::BadAnswer("a send stream"))?;
             self.sender.add_stream(ssrc, 0, context, None)?;
+            if self.format == MediaFormat::CodecPacketized {
+                let codec = if context == 0 {
+                    Codec::Opus
+                } else {
+                    Codec::Vp8
+                };
+                let first_seq = (ssrc >> 8) as u16; // any start; str0m renumbers anyway
+                senders.push(
+                    CodecSframeSender::new(codec, pt, ssrc, first_seq, MTU)
+                        .map_err(|e| WebrtcError::Media(e.into()))?,
+                );
+            }
             self.report.ssrcs.push(ssrc);
             self.tx.push(TxStream {
                 ssrc,
@@ -206,6 +249,15 @@ impl Session {
                 ext_seq: None,
                 next_at: now,
                 every: Duration::from_secs(1) / fps,
+            });
+        }
+        if self.format == MediaFormat::CodecPacketized {
+            let codecs = [(audio_pt, Codec::Opus), (video_pt, Codec::Vp8)];
+            self.codec = Some(CodecMedia {
+                senders,
+                receiver: CodecSframeReceiver::new(&codecs, ReassemblyConfig::default(), 256),
+                held: BTreeMap::new(),
+                packets: Vec::new(),
             });
         }
         Ok(())
@@ -399,11 +451,36 @@ impl Session {
             self.report.security_codes.insert(epoch, code.clone());
             self.report.security_code = Some(code);
         }
+        if let Some(d) = &self.delegate
+            && let Ok(lent) = self.member.delegated_epoch()
+        {
+            d.publish(SUITE, lent);
+        }
+    }
+
+    /// Acknowledges the epochs the delegate's page has fetched (all of them without one).
+    fn release_acks(&mut self) {
+        let fetched = self.delegate.as_ref().map(|d| d.fetched());
+        let Some(leaf) = self.member.own_leaf_index() else {
+            return;
+        };
+        let (ready, wait): (Vec<u64>, Vec<u64>) = std::mem::take(&mut self.held_acks)
+            .into_iter()
+            .partition(|&e| fetched.is_none_or(|f| f.is_some_and(|f| f >= e)));
+        self.held_acks = wait;
+        for epoch in ready {
+            self.send_mls(&MlsMessage::Ack { leaf, epoch });
+        }
     }
 
     /// Sends the media frames that are due.
     pub(crate) fn send_media(&mut self, now: Instant) -> Result<(), WebrtcError> {
-        if !self.media_on || self.member.keyring().sending_epoch().is_none() {
+        // A member that lends its keys to a page sends nothing itself: the page sends as its
+        // leaf, and two senders under one leaf would reuse counters.
+        if !self.media_on
+            || self.delegate.is_some()
+            || self.member.keyring().sending_epoch().is_none()
+        {
             return Ok(());
         }
         for i in 0..self.tx.len() {
@@ -435,15 +512,48 @@ impl Session {
         } else {
             VIDEO_FRAME_LEN.1
         };
-        let plain = frame(ssrc, index, len);
-        self.sender
-            .send_frame(self.member.keyring_mut(), ssrc, &plain, &meta)
-            .map_err(WebrtcError::Sealing)?;
+        let plain = match &self.clip {
+            Some(clip) if audio => clip.audio_frame(index).to_vec(),
+            Some(clip) => clip.video_frame(index).to_vec(),
+            None => frame(ssrc, index, len),
+        };
         if audio {
             self.report.audio_sent += 1;
         } else {
             self.report.video_sent += 1;
         }
+        if let Some(codec) = &mut self.codec {
+            let context = u64::from(!audio);
+            let mut packets = std::mem::take(&mut codec.packets);
+            packets.clear();
+            let sent = match codec.senders.get_mut(i) {
+                Some(sender) => sender.send(
+                    self.member.keyring_mut(),
+                    context,
+                    meta.timestamp,
+                    &plain,
+                    &mut packets,
+                ),
+                None => Ok(0),
+            };
+            let result = match sent {
+                Ok(_) => packets.iter().try_for_each(|p| self.write_rtp(now, p)),
+                Err(CodecSframeError::Key(e)) => {
+                    Err(WebrtcError::Sealing(PipelineError::KeySource(e)))
+                }
+                Err(CodecSframeError::Rtp(e)) => Err(WebrtcError::Sealing(PipelineError::Media(e))),
+                Err(_) => Err(WebrtcError::InvalidConfig(
+                    "codec-packetized sending failed",
+                )),
+            };
+            if let Some(codec) = &mut self.codec {
+                codec.packets = packets;
+            }
+            return result;
+        }
+        self.sender
+            .send_frame(self.member.keyring_mut(), ssrc, &plain, &meta)
+            .map_err(WebrtcError::Sealing)?;
         let mut buf = [0u8; MTU + 64];
         while let Some(t) = self.sender.poll_transmit(&mut buf)? {
             let Some(packet) = buf.get(..t.len) else {
@@ -488,8 +598,32 @@ impl Session {
         packet.extend_from_slice(&p.header.timestamp.to_be_bytes());
         packet.extend_from_slice(&ssrc.to_be_bytes());
         packet.extend_from_slice(&p.payload);
-        self.receiver.add_stream(ssrc);
         let t = self.t(now);
+        if let Some(codec) = &mut self.codec {
+            self.report.rtp_received += 1;
+            let before = codec.receiver.last_token();
+            let pushed = codec.receiver.push(self.member.keyring_mut(), t, &packet);
+            let token = codec.receiver.last_token();
+            match pushed {
+                Ok(Some(f)) => self.media_frame(f.ssrc, f.payload_type, f.plaintext()),
+                Ok(None) if token != before => {
+                    // Held by the keyring (an epoch not known yet): it comes back as an event.
+                    if codec.held.len() >= MAX_HELD {
+                        codec.held.pop_first();
+                    }
+                    codec.held.insert(token, (ssrc, *p.header.payload_type));
+                }
+                Ok(None) => {}
+                Err(CodecSframeError::Key(e)) => {
+                    let (cause, kid) = error_cause(&e);
+                    self.count_drop(cause, kid);
+                }
+                Err(_) => self.report.rtp_refused += 1,
+            }
+            self.drain_receiver(now);
+            return;
+        }
+        self.receiver.add_stream(ssrc);
         self.report.rtp_received += 1;
         let handled = self
             .receiver
@@ -507,8 +641,74 @@ impl Session {
         self.drain_receiver(now);
     }
 
+    /// A decrypted frame: a synthetic one is checked and counted in the tally; real media
+    /// (a browser's, a clip's) is counted, and a VP8 key frame checked for its start code.
+    fn media_frame(&mut self, ssrc: u32, payload_type: u8, plaintext: &[u8]) {
+        match parse_frame(plaintext) {
+            Some((s, index)) if s == ssrc => self.tally.saw(ssrc, index),
+            Some(_) => {
+                self.report.corrupt += 1;
+                return;
+            }
+            None if plaintext.starts_with(CANARY) => {
+                self.report.corrupt += 1;
+                return;
+            }
+            None => {
+                let vp8 = self.tx.get(1).is_some_and(|s| s.pt == payload_type);
+                if vp8 && vp8_is_key_frame(plaintext) {
+                    self.report.vp8_key_frames += 1;
+                    if !vp8_has_start_code(plaintext) {
+                        self.report.vp8_key_frames_without_start_code += 1;
+                    }
+                }
+            }
+        }
+        self.report.decrypted += 1;
+        *self.report.decrypted_by_ssrc.entry(ssrc).or_default() += 1;
+    }
+
+    /// A frame dropped for `cause` (its KID, if known).
+    fn count_drop(&mut self, cause: &'static str, kid: Option<u64>) {
+        let before = self
+            .join_epoch
+            .zip(kid)
+            .is_some_and(|(j, kid)| kid & EPOCH_MASK == j.wrapping_sub(1) & EPOCH_MASK);
+        if before {
+            self.report.before_join += 1;
+        } else if is_rollover(cause) {
+            self.report.rollover_drops += 1;
+        }
+        *self.report.dropped.entry(cause.to_owned()).or_default() += 1;
+    }
+
+    /// The keyring's events in codec-packetized mode (nothing else drains them there).
+    fn drain_key_events(&mut self, acks: &mut Vec<u64>) {
+        while let Some(ev) = FrameOpener::poll_event(self.member.keyring_mut()) {
+            match ev {
+                OpenerEvent::Opened(f) => {
+                    let held = self.codec.as_mut().and_then(|c| c.held.remove(&f.token));
+                    let (ssrc, pt) = held.unwrap_or_default();
+                    self.media_frame(ssrc, pt, f.plaintext());
+                }
+                OpenerEvent::Dropped { token, kid, error } => {
+                    if let Some(c) = &mut self.codec {
+                        c.held.remove(&token);
+                    }
+                    let (cause, _) = error_cause(&error);
+                    self.count_drop(cause, Some(kid));
+                }
+                OpenerEvent::Other(KeyEvent::EpochReady { epoch }) => acks.push(epoch),
+                _ => {}
+            }
+        }
+    }
+
     fn drain_receiver(&mut self, _now: Instant) {
         let mut acks = Vec::new();
+        if self.codec.is_some() {
+            self.drain_key_events(&mut acks);
+        }
         let video_pt = self.tx.get(1).map(|s| s.pt);
         while let Some(out) = self.receiver.poll_output(self.member.keyring_mut()) {
             match out {
@@ -528,16 +728,7 @@ impl Session {
                     };
                     self.tally.saw(d.place.ssrc, d.place.timestamp / ticks);
                     let (cause, kid) = drop_cause(&d.cause);
-                    let before = self
-                        .join_epoch
-                        .zip(kid)
-                        .is_some_and(|(j, kid)| kid & EPOCH_MASK == j.wrapping_sub(1) & EPOCH_MASK);
-                    if before {
-                        self.report.before_join += 1;
-                    } else if is_rollover(cause) {
-                        self.report.rollover_drops += 1;
-                    }
-                    *self.report.dropped.entry(cause.to_owned()).or_default() += 1;
+                    self.count_drop(cause, kid);
                 }
                 ReceiveOutput::KeySource(KeyEvent::EpochReady { epoch }) => acks.push(epoch),
                 ReceiveOutput::KeySource(_) => {}
@@ -546,11 +737,8 @@ impl Session {
         self.progress
             .decrypted
             .store(self.report.decrypted, Ordering::SeqCst);
-        if let Some(leaf) = self.member.own_leaf_index() {
-            for epoch in acks {
-                self.send_mls(&MlsMessage::Ack { leaf, epoch });
-            }
-        }
+        self.held_acks.extend(acks);
+        self.release_acks();
     }
 
     /// The report, with the lost frames counted; the peer connection closes with the socket.

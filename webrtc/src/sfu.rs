@@ -4,32 +4,39 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use str0m::format::Codec;
 use str0m::media::MediaKind;
+use str0m::media::Pt;
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::rtp::{RtpPacket, RtpWrite};
-use str0m::{Event, IceConnectionState, Input, Output};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
+use crate::clip::vp8_payload_shows_key_frame;
 use crate::delivery::{DeliveryOutput, DeliveryService, DeliveryStats, PeerId};
 use crate::error::WebrtcError;
 use crate::framing::MlsMessage;
-use crate::sfu_peer::{SfuPeer, forwarded_rid};
+use crate::sfu_peer::SfuPeer;
 use crate::signaling::{Command, Registry, serve_http};
 use crate::synthetic::contains_canary;
 
 /// How the SFU is set up.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SfuConfig {
     /// The HTTP signaling address (loopback). The UDP socket binds the same address (port 0:
     /// any free port for each).
     pub listen: SocketAddr,
     /// A participant silent this long is removed from the group.
     pub peer_timeout: Duration,
+    /// The WebAssembly module the meeting page loads (`sframe_wasm.wasm`); `None`: the page
+    /// is served but cannot run.
+    pub wasm: Option<PathBuf>,
 }
 
 impl SfuConfig {
@@ -38,6 +45,7 @@ impl SfuConfig {
         Self {
             listen,
             peer_timeout: Duration::from_secs(5),
+            wasm: None,
         }
     }
 }
@@ -63,7 +71,10 @@ pub struct SfuStats {
     pub rtp_not_member: u64,
     /// RTP packets written to other participants.
     pub rtp_forwarded: u64,
-    /// Received RTP payloads that contained the plaintext canary: must be 0.
+    /// Packets not forwarded to a browser that has no receive line left for their sender.
+    pub rtp_no_line: u64,
+    /// Received RTP payloads that showed plaintext: the synthetic frames' canary, or a VP8
+    /// key frame's start code at the start of a frame. Must be 0.
     pub plaintext_seen: u64,
     /// Data-channel messages the framing refused.
     pub mls_malformed: u64,
@@ -126,6 +137,7 @@ impl SfuServer {
         let stats = Arc::new(Mutex::new(SfuStats::default()));
         let registry = Registry::default();
         let (tx, rx) = std::sync::mpsc::channel();
+        let wasm = config.wasm.clone();
         let media = {
             let (stop, stats, registry) = (stop.clone(), stats.clone(), registry.clone());
             std::thread::Builder::new()
@@ -138,7 +150,9 @@ impl SfuServer {
             let http = http.clone();
             std::thread::Builder::new()
                 .name("sfu-http".into())
-                .spawn(move || serve_http(&http, http_addr, udp_addr, &tx, &registry))?
+                .spawn(move || {
+                    serve_http(&http, http_addr, udp_addr, &tx, &registry, wasm.as_deref());
+                })?
         };
         Ok(Self {
             http_addr,
@@ -272,10 +286,15 @@ impl MediaLoop {
     fn commands(&mut self) {
         loop {
             match self.commands.try_recv() {
-                Ok(Command::Add { id, name, rtc }) => {
+                Ok(Command::Add {
+                    id,
+                    name,
+                    rtc,
+                    media_only,
+                }) => {
                     self.stats.peers_added += 1;
                     self.peers
-                        .push(SfuPeer::new(id, name, *rtc, Instant::now()));
+                        .push(SfuPeer::new(id, name, *rtc, media_only, Instant::now()));
                 }
                 Ok(Command::Leave { id }) => {
                     self.stats.peers_left += 1;
@@ -396,10 +415,7 @@ impl MediaLoop {
             return;
         };
         match e {
-            Event::MediaAdded(m) => match m.kind {
-                MediaKind::Audio => p.audio_mid = Some(m.mid),
-                MediaKind::Video => p.video_mid = Some(m.mid),
-            },
+            Event::MediaAdded(m) => p.add_line(m.mid, m.kind, m.direction),
             Event::ChannelOpen(id, _) => p.channel = Some(id),
             Event::ChannelData(d) => {
                 let id = p.id;
@@ -425,49 +441,64 @@ impl MediaLoop {
         }
     }
 
-    /// Writes a member's RTP packet to every other member, on their line of the same kind.
+    /// Writes a member's RTP packet to every other member, on a line of the same kind, under
+    /// the payload type the receiver negotiated for the same codec.
     fn forward(&mut self, from: usize, now: Instant, packet: &RtpPacket) {
         self.stats.rtp_in += 1;
-        if contains_canary(&packet.payload) {
-            self.stats.plaintext_seen += 1;
-        }
         let ssrc = *packet.header.ssrc;
         let Some(src) = self.peers.get_mut(from) else {
             return;
         };
+        let codec = codec_of(&src.rtc, packet.header.payload_type);
+        if contains_canary(&packet.payload)
+            || (codec == Some(Codec::Vp8) && vp8_payload_shows_key_frame(&packet.payload))
+        {
+            self.stats.plaintext_seen += 1;
+        }
         let mid = src
             .rtc
             .direct_api()
             .stream_rx(&ssrc.into())
             .map(|s| s.mid());
         let kind = mid.and_then(|m| src.kind_of(m));
-        if self.ds.leaf(src.id).is_none() || src.leaving {
+        let in_meeting = |p: &SfuPeer, ds: &DeliveryService| {
+            !p.leaving && (p.media_only || ds.leaf(p.id).is_some())
+        };
+        if !in_meeting(src, &self.ds) {
             self.stats.rtp_not_member += 1;
             return;
         }
-        let Some(kind) = kind else {
+        let (Some(kind), Some(codec)) = (kind, codec) else {
             return;
         };
         for (j, p) in self.peers.iter_mut().enumerate() {
-            if j == from || p.leaving || self.ds.leaf(p.id).is_none() {
+            if j == from || !in_meeting(p, &self.ds) {
                 continue;
             }
-            let Some(mid) = p.mid(kind) else {
+            let Some(pt) = payload_type_of(&p.rtc, codec) else {
                 continue;
             };
-            let mut api = p.rtc.direct_api();
+            let Some((mid, rid)) = p.send_line(kind, ssrc) else {
+                self.stats.rtp_no_line += 1;
+                continue;
+            };
             if p.declared.insert(ssrc) {
-                api.declare_stream_tx(ssrc.into(), None, mid, Some(forwarded_rid(ssrc)));
-                let (audio, video) = match kind {
-                    MediaKind::Audio => (vec![ssrc], vec![]),
-                    MediaKind::Video => (vec![], vec![ssrc]),
-                };
-                p.outbox
-                    .push_back(MlsMessage::Streams { audio, video }.encode());
+                p.rtc
+                    .direct_api()
+                    .declare_stream_tx(ssrc.into(), None, mid, rid);
+                // A participant is told which SSRCs to expect; a browser binds them by MID.
+                if !p.media_only {
+                    let (audio, video) = match kind {
+                        MediaKind::Audio => (vec![ssrc], vec![]),
+                        MediaKind::Video => (vec![], vec![ssrc]),
+                    };
+                    p.outbox
+                        .push_back(MlsMessage::Streams { audio, video }.encode());
+                }
             }
-            if let Some(tx) = api.stream_tx(&ssrc.into()) {
+            if let Some(tx) = p.rtc.direct_api().stream_tx(&ssrc.into()) {
                 let write = RtpWrite::new(
-                    packet.header.payload_type,
+                    pt,
                     packet.seq_no,
                     packet.header.timestamp,
                     now,
@@ -523,6 +554,24 @@ impl MediaLoop {
             self.stats.refused_by_peer += 1;
         }
     }
+}
+
+/// The codec a peer connection negotiated under `pt`.
+fn codec_of(rtc: &Rtc, pt: Pt) -> Option<Codec> {
+    rtc.codec_config()
+        .params()
+        .iter()
+        .find(|p| *p.pt() == *pt)
+        .map(|p| p.spec().codec)
+}
+
+/// The payload type a peer connection negotiated for `codec`.
+fn payload_type_of(rtc: &Rtc, codec: Codec) -> Option<Pt> {
+    rtc.codec_config()
+        .params()
+        .iter()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
 }
 
 /// This thread's CPU time, user and system (Linux; `None` elsewhere).

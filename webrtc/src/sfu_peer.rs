@@ -1,11 +1,11 @@
 //! One participant's peer connection at the SFU.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use str0m::Rtc;
 use str0m::channel::ChannelId;
-use str0m::media::{MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid};
 
 use crate::delivery::PeerId;
 
@@ -18,8 +18,13 @@ pub(crate) struct SfuPeer {
     pub(crate) channel: Option<ChannelId>,
     /// MLS messages waiting for the channel.
     pub(crate) outbox: VecDeque<Vec<u8>>,
-    pub(crate) audio_mid: Option<Mid>,
-    pub(crate) video_mid: Option<Mid>,
+    /// Its media lines: MID, kind, and whether the SFU sends on it.
+    pub(crate) lines: Vec<(Mid, MediaKind, bool)>,
+    /// It offered no data channel: a browser page whose keys a member lends it (it is in no
+    /// MLS group itself, and its media is forwarded as any member's).
+    pub(crate) media_only: bool,
+    /// Slot mode: the line each forwarded SSRC has to itself.
+    slots: HashMap<u32, Mid>,
     /// SSRCs of others declared for sending on this connection.
     pub(crate) declared: HashSet<u32>,
     /// When a datagram of it last arrived.
@@ -31,15 +36,16 @@ pub(crate) struct SfuPeer {
 }
 
 impl SfuPeer {
-    pub(crate) fn new(id: PeerId, name: String, rtc: Rtc, now: Instant) -> Self {
+    pub(crate) fn new(id: PeerId, name: String, rtc: Rtc, media_only: bool, now: Instant) -> Self {
         Self {
             id,
             name,
             rtc,
             channel: None,
             outbox: VecDeque::new(),
-            audio_mid: None,
-            video_mid: None,
+            lines: Vec::new(),
+            media_only,
+            slots: HashMap::new(),
             declared: HashSet::new(),
             last_heard: now,
             close_at: None,
@@ -47,23 +53,49 @@ impl SfuPeer {
         }
     }
 
-    /// Its media line of `kind`.
-    pub(crate) fn mid(&self, kind: MediaKind) -> Option<Mid> {
-        match kind {
-            MediaKind::Audio => self.audio_mid,
-            MediaKind::Video => self.video_mid,
+    /// A media line the negotiation added.
+    pub(crate) fn add_line(&mut self, mid: Mid, kind: MediaKind, direction: Direction) {
+        let sends = matches!(direction, Direction::SendOnly | Direction::SendRecv);
+        self.lines.retain(|(m, _, _)| *m != mid);
+        self.lines.push((mid, kind, sends));
+    }
+
+    /// Where the SFU sends `ssrc` (of `kind`) to this peer: the MID, and the RID that tells it
+    /// apart there.
+    ///
+    /// - One send line of the kind (a native participant): every sender shares it, each under
+    ///   its own RID ([`forwarded_rid`]); the participant learns the SSRCs on the data channel.
+    /// - Several (a browser, which offers a receive-only transceiver per remote track): each
+    ///   sender gets a line of its own, no RID; the browser binds the SSRC to the line by the
+    ///   MID header extension. When the lines run out, `None`: the sender is not forwarded to
+    ///   this peer.
+    pub(crate) fn send_line(&mut self, kind: MediaKind, ssrc: u32) -> Option<(Mid, Option<Rid>)> {
+        let mut lines = self
+            .lines
+            .iter()
+            .filter(|(_, k, sends)| *k == kind && *sends)
+            .map(|(m, _, _)| *m);
+        let first = lines.next()?;
+        let Some(second) = lines.next() else {
+            return Some((first, Some(forwarded_rid(ssrc))));
+        };
+        if let Some(mid) = self.slots.get(&ssrc) {
+            return Some((*mid, None));
         }
+        let free = [first, second]
+            .into_iter()
+            .chain(lines)
+            .find(|m| !self.slots.values().any(|used| used == m))?;
+        self.slots.insert(ssrc, free);
+        Some((free, None))
     }
 
     /// The kind of its media line `mid`.
     pub(crate) fn kind_of(&self, mid: Mid) -> Option<MediaKind> {
-        if self.audio_mid == Some(mid) {
-            Some(MediaKind::Audio)
-        } else if self.video_mid == Some(mid) {
-            Some(MediaKind::Video)
-        } else {
-            None
-        }
+        self.lines
+            .iter()
+            .find(|(m, _, _)| *m == mid)
+            .map(|(_, k, _)| *k)
     }
 
     /// Writes what waits for the data channel, as far as it takes it.

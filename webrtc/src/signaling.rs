@@ -5,6 +5,9 @@
 //!   `Location` (`/whip/ID`). An optional `?name=NAME` names the participant in the SFU's
 //!   stats.
 //! - `DELETE /whip/ID`: the participant leaves (`200`), removed from the group with a commit.
+//! - `GET /` and the files it loads: the meeting page ([`crate::web`]), for a browser. An offer
+//!   without a data channel (the page's) is a media-only participant: its keys are lent by a
+//!   member ([`crate::KeyDelegate`]), and its media is forwarded as a member's.
 //! - Errors: `400` an SDP that does not parse or that str0m refuses; `404` an unknown path or
 //!   resource; `405` another method; `411` no length; `413` a body over the limit; `415` another
 //!   content type.
@@ -16,6 +19,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -26,6 +30,7 @@ use str0m::{Candidate, Rtc};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::delivery::PeerId;
+use crate::web;
 
 /// The largest SDP offer accepted.
 pub const MAX_OFFER_LEN: usize = 64 * 1024;
@@ -37,6 +42,8 @@ pub(crate) enum Command {
         id: PeerId,
         name: String,
         rtc: Box<Rtc>,
+        /// It offered no data channel (a browser page keyed by a member).
+        media_only: bool,
     },
     /// A participant asked to leave.
     Leave { id: PeerId },
@@ -71,17 +78,36 @@ pub(crate) fn serve_http(
     udp_addr: SocketAddr,
     commands: &Sender<Command>,
     registry: &Registry,
+    wasm: Option<&Path>,
 ) {
     let next_id = AtomicU64::new(1);
     for mut request in server.incoming_requests() {
-        let reply = handle(
-            &mut request,
-            http_addr,
-            udp_addr,
-            commands,
-            registry,
-            &next_id,
-        );
+        let path = request
+            .url()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let page = (*request.method() == Method::Get)
+            .then(|| web::get(&path, wasm))
+            .flatten();
+        let reply = match page {
+            Some((code, kind, body)) => {
+                let mut reply = Response::from_data(body).with_status_code(code);
+                if let Ok(h) = Header::from_bytes("Content-Type", kind) {
+                    reply.add_header(h);
+                }
+                reply
+            }
+            None => handle(
+                &mut request,
+                http_addr,
+                udp_addr,
+                commands,
+                registry,
+                &next_id,
+            ),
+        };
         // A client that went away does not need its answer.
         let _ = request.respond(reply);
     }
@@ -180,6 +206,7 @@ fn offer(
             id,
             name,
             rtc: Box::new(rtc),
+            media_only: !body.lines().any(|l| l.starts_with("m=application")),
         })
         .is_err()
     {
