@@ -51,14 +51,19 @@ export function sendEncrypted(pc, worker, stream, participant, direction = 'send
   }
 }
 
+/** Decrypts what `receiver` receives as `participant`, counted under `stream`. */
+export function decryptReceiver(receiver, worker, participant, kind, stream) {
+  receiver.transform = new RTCRtpScriptTransform(worker,
+    { participant, side: 'recv', kind, stream });
+}
+
 /** Decrypts every track `pc` receives as `participant`; `onTrack(track, streams, transceiver)`
- * shows it. The worker counts each remote stream apart under `streamOf(track, streams,
- * transceiver)` (default: the first stream's id, else the track's). */
-export function receiveDecrypted(pc, worker, participant, onTrack, streamOf) {
+ * shows it. The worker counts each remote stream apart under its first stream's id (else the
+ * track's). */
+export function receiveDecrypted(pc, worker, participant, onTrack) {
   pc.ontrack = ({ receiver, track, streams, transceiver }) => {
-    const stream = streamOf?.(track, streams, transceiver) ?? streams[0]?.id ?? track.id;
-    receiver.transform = new RTCRtpScriptTransform(worker,
-      { participant, side: 'recv', kind: track.kind, stream });
+    const stream = streams[0]?.id ?? track.id;
+    decryptReceiver(receiver, worker, participant, track.kind, stream);
     onTrack(track, streams, transceiver);
   };
 }

@@ -11,7 +11,7 @@
 // this page has fetched it); whip [/whip] the WHIP endpoint; name [browser] the name the SFU
 // shows. window.sframeMeeting: joined (a promise), stats() (the worker's counts and every
 // inbound RTP stream's getStats), hangUp().
-import { receiveDecrypted, sendEncrypted, startWorker, whip } from './call.js';
+import { decryptReceiver, sendEncrypted, startWorker, whip } from './call.js';
 
 const params = new URLSearchParams(location.search);
 const whipUrl = `${params.get('whip') ?? '/whip'}?name=${encodeURIComponent(params.get('name') ?? 'browser')}`;
@@ -38,7 +38,7 @@ async function pollKeys() {
   }
 }
 
-// A tile per remote stream: its video and, under it, frames decrypted and failed.
+// A tile per pair of receive lines: its video and, under it, frames decrypted and failed.
 function tile(id, track) {
   let figure = document.getElementById(`tile-${id}`);
   if (!figure) {
@@ -46,6 +46,7 @@ function tile(id, track) {
     figure.id = `tile-${id}`;
     figure.innerHTML = '<video autoplay playsinline></video><figcaption>waiting</figcaption>';
     figure.querySelector('video').srcObject = new MediaStream();
+    figure.hidden = true; // until something decrypts on it
     document.getElementById('tiles').append(figure);
   }
   figure.querySelector('video').srcObject.addTrack(track);
@@ -57,6 +58,7 @@ async function showCounts() {
     const [, side, kind, stream] = name.split('/');
     const caption = stream && document.querySelector(`#tile-${CSS.escape(stream)} figcaption`);
     if (side !== 'recv' || !caption) continue;
+    if (c.passed > 0) caption.parentElement.hidden = false;
     const failed = Object.values(c.dropped).reduce((a, b) => a + b, 0);
     caption.dataset[kind] = `${kind}: ${c.passed} decrypted, ${failed} failed`;
     caption.textContent = [caption.dataset.video, caption.dataset.audio].filter(Boolean).join('; ');
@@ -74,15 +76,16 @@ async function join() {
   pc = new RTCPeerConnection();
   sendEncrypted(pc, worker, local, ME, 'sendonly');
   // Receive lines for the others' media: the SFU gives each remote track a line of its own.
-  for (let i = 0; i < 4; i += 1) {
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
+  // Their transforms are set now, before the answer creates the receive streams (Chromium 156
+  // left streams it created from the answer undecrypted when the transform came in ontrack).
+  // Without stream ids from the SFU, a pair of lines (video, audio) is one tile.
+  for (let slot = 1; slot <= 4; slot += 1) {
+    for (const kind of ['video', 'audio']) {
+      const { receiver } = pc.addTransceiver(kind, { direction: 'recvonly' });
+      decryptReceiver(receiver, worker, ME, kind, String(slot));
+      tile(slot, receiver.track);
+    }
   }
-  // Without stream ids from the SFU, a line's audio and video cannot be paired: each
-  // transceiver pair i (video, audio) is shown as one tile.
-  const slotOf = (transceiver) => Math.floor(pc.getTransceivers().indexOf(transceiver) / 2);
-  receiveDecrypted(pc, worker, ME, (track, streams, transceiver) => tile(slotOf(transceiver), track),
-    (track, streams, transceiver) => String(slotOf(transceiver)));
   resource = await whip(pc, whipUrl);
   status(`joined as leaf ${leaf}, epoch ${installed}`);
   setInterval(() => showCounts().catch(() => {}), 1000);
@@ -103,6 +106,17 @@ async function inbound() {
       });
     }
     if (s.type === 'codec') out.codecs[s.id] = s.mimeType;
+    if (s.type === 'transport') {
+      out.transport = { packetsReceived: s.packetsReceived, bytesReceived: s.bytesReceived,
+        packetsSent: s.packetsSent, srtpCipher: s.srtpCipher, dtlsState: s.dtlsState };
+    }
+    if (s.type === 'candidate-pair' && s.nominated) {
+      out.pair = { state: s.state, packetsReceived: s.packetsReceived, bytesReceived: s.bytesReceived,
+        local: s.localCandidateId, remote: s.remoteCandidateId };
+    }
+    if (s.type === 'local-candidate' || s.type === 'remote-candidate') {
+      (out.candidates ??= []).push({ id: s.id, type: s.type, address: s.address, port: s.port });
+    }
   });
   return out;
 }

@@ -35,6 +35,8 @@ pub struct ParticipantConfig {
     pub bind: IpAddr,
     /// Tests: a copy of every datagram it sends (to replay them from elsewhere).
     pub tap: Option<Sender<Vec<u8>>>,
+    /// Tests: a copy of every datagram it receives (to compare what legs carry).
+    pub rx_tap: Option<Sender<Vec<u8>>>,
     /// Tests: raw data-channel messages sent once it is in the group, as they are (e.g.
     /// malformed ones, which the SFU must refuse without effect on the group).
     pub raw_mls: Vec<Vec<u8>>,
@@ -74,6 +76,7 @@ impl ParticipantConfig {
             duration,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tap: None,
+            rx_tap: None,
             raw_mls: Vec::new(),
             format: MediaFormat::default(),
             clip: None,

@@ -99,6 +99,7 @@ pub(crate) struct Session {
     pub(crate) report: ParticipantReport,
     tally: Tally,
     tap: Option<Sender<Vec<u8>>>,
+    rx_tap: Option<Sender<Vec<u8>>>,
     /// Raw data-channel messages to send once in the group (tests).
     pub(crate) raw_mls: Vec<Vec<u8>>,
     progress: Arc<Progress>,
@@ -123,6 +124,7 @@ impl Session {
     ) -> Result<(Self, String, SdpPendingOffer), WebrtcError> {
         let name = config.name.as_str();
         let tap: Option<Sender<Vec<u8>>> = config.tap.clone();
+        let rx_tap = config.rx_tap.clone();
         let start = Instant::now();
         let local = socket.local_addr()?;
         let mut rtc = Rtc::builder()
@@ -189,6 +191,7 @@ impl Session {
             },
             tally: Tally::default(),
             tap,
+            rx_tap,
             raw_mls: Vec::new(),
             progress,
             buf: vec![0; 2048],
@@ -328,6 +331,9 @@ impl Session {
         let Some(data) = self.buf.get(..n) else {
             return Ok(());
         };
+        if let Some(tap) = &self.rx_tap {
+            let _ = tap.send(data.to_vec());
+        }
         let Ok(contents) = data.try_into() else {
             return Ok(());
         };

@@ -479,24 +479,32 @@ impl MediaLoop {
                 continue;
             };
             let Some((mid, rid)) = p.send_line(kind, ssrc) else {
-                self.stats.rtp_no_line += 1;
+                // No line yet: its media lines are not negotiated (it has just connected).
+                if !p.lines.is_empty() {
+                    self.stats.rtp_no_line += 1;
+                }
                 continue;
             };
-            if p.declared.insert(ssrc) {
+            // A shared line (a participant's): the sender's own stream, declared under its RID
+            // the first time. A line of its own (a browser's): the stream str0m made for the
+            // line in its answer, whose SSRC the browser was told in the SDP.
+            if rid.is_some() && p.declared.insert(ssrc) {
                 p.rtc
                     .direct_api()
                     .declare_stream_tx(ssrc.into(), None, mid, rid);
-                // A participant is told which SSRCs to expect; a browser binds them by MID.
-                if !p.media_only {
-                    let (audio, video) = match kind {
-                        MediaKind::Audio => (vec![ssrc], vec![]),
-                        MediaKind::Video => (vec![], vec![ssrc]),
-                    };
-                    p.outbox
-                        .push_back(MlsMessage::Streams { audio, video }.encode());
-                }
+                let (audio, video) = match kind {
+                    MediaKind::Audio => (vec![ssrc], vec![]),
+                    MediaKind::Video => (vec![], vec![ssrc]),
+                };
+                p.outbox
+                    .push_back(MlsMessage::Streams { audio, video }.encode());
             }
-            if let Some(tx) = p.rtc.direct_api().stream_tx(&ssrc.into()) {
+            let mut api = p.rtc.direct_api();
+            let tx = match rid {
+                Some(_) => api.stream_tx(&ssrc.into()),
+                None => api.stream_tx_by_mid(mid, None),
+            };
+            if let Some(tx) = tx {
                 let write = RtpWrite::new(
                     pt,
                     packet.seq_no,

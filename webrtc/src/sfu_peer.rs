@@ -66,9 +66,9 @@ impl SfuPeer {
     /// - One send line of the kind (a native participant): every sender shares it, each under
     ///   its own RID ([`forwarded_rid`]); the participant learns the SSRCs on the data channel.
     /// - Several (a browser, which offers a receive-only transceiver per remote track): each
-    ///   sender gets a line of its own, no RID; the browser binds the SSRC to the line by the
-    ///   MID header extension. When the lines run out, `None`: the sender is not forwarded to
-    ///   this peer.
+    ///   sender gets a line of its own, no RID, and goes out under the SSRC the SFU's answer
+    ///   gave that line (the browser knows it from the SDP). When the lines run out, `None`:
+    ///   the sender is not forwarded to this peer.
     pub(crate) fn send_line(&mut self, kind: MediaKind, ssrc: u32) -> Option<(Mid, Option<Rid>)> {
         let mut lines = self
             .lines
