@@ -72,6 +72,10 @@ fn render(r: &UdpMeetingReport) -> String {
         "SFU: {} RTP packets in, {} forwarded, plaintext seen in {}; {} commits ({} joins, {} removals)\n",
         sfu.rtp_in, sfu.rtp_forwarded, sfu.plaintext_seen, sfu.delivery.commits, sfu.delivery.joins, sfu.delivery.removals
     ));
+    s.push_str(&format!(
+        "SRTP keys per leg: {} pairs of legs compared on the wire, {} with the same ciphertext\n",
+        r.srtp_legs.compared, r.srtp_legs.same_ciphertext
+    ));
     if let (Some(f), Some(i)) = (
         r.sfu_cpu_us_per_forwarded_packet,
         r.sfu_cpu_us_per_received_packet,

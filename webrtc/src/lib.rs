@@ -58,6 +58,7 @@ mod delivery;
 mod error;
 mod framing;
 mod hop;
+pub mod legs;
 mod participant;
 mod report;
 mod session;

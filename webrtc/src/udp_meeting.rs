@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::WebrtcError;
+use crate::legs::{LegReport, LegWatch};
 use crate::participant::{ParticipantConfig, ParticipantHandle};
 use crate::report::ParticipantReport;
 use crate::sfu::{SfuConfig, SfuServer, SfuStats};
@@ -50,6 +51,9 @@ pub struct UdpMeetingReport {
     pub sfu_cpu_us_per_received_packet: Option<f64>,
     /// Invariants that failed, in words.
     pub violations: Vec<String>,
+    /// Every copy of a packet (the uplink and each downlink) compared on the wire: each leg
+    /// must encrypt it differently ([`crate::legs`]).
+    pub srtp_legs: LegReport,
     /// Whether every invariant held.
     pub ok: bool,
 }
@@ -66,8 +70,13 @@ pub fn run_udp_meeting(
     let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
     let sfu = SfuServer::start(SfuConfig::new(listen))?;
     let long = config.duration * 4 + Duration::from_secs(60);
-    let spawn =
-        |name: String| ParticipantHandle::spawn(ParticipantConfig::new(&sfu.url(), &name, long));
+    let mut legs = LegWatch::new();
+    let mut spawn = |name: String| {
+        let mut config = ParticipantConfig::new(&sfu.url(), &name, long);
+        config.tap = Some(legs.tap()?);
+        config.rx_tap = Some(legs.tap()?);
+        ParticipantHandle::spawn(config)
+    };
     let mut present: Vec<ParticipantHandle> = Vec::new();
     let mut done: Vec<Result<ParticipantReport, WebrtcError>> = Vec::new();
     for i in 0..config.participants {
@@ -111,6 +120,7 @@ pub fn run_udp_meeting(
     Ok(report(
         participants,
         sfu,
+        legs.finish(),
         joins,
         leaves,
         started.elapsed().as_secs_f64(),
@@ -134,11 +144,21 @@ fn wait_joined(present: &[ParticipantHandle]) -> Result<(), WebrtcError> {
 fn report(
     participants: Vec<ParticipantReport>,
     sfu: SfuStats,
+    srtp_legs: LegReport,
     churn_joins: u64,
     churn_leaves: u64,
     wall_seconds: f64,
 ) -> UdpMeetingReport {
-    let violations = violations(&participants, &sfu);
+    let mut violations = violations(&participants, &sfu);
+    if srtp_legs.same_ciphertext > 0 {
+        violations.push(format!(
+            "{} packets had the same SRTP ciphertext on two legs (shared keys)",
+            srtp_legs.same_ciphertext
+        ));
+    }
+    if srtp_legs.compared == 0 {
+        violations.push("no packet was seen on two legs: SRTP keys per leg unchecked".into());
+    }
     let per = |n: u64| {
         sfu.cpu_nanos
             .filter(|_| n > 0)
@@ -159,6 +179,7 @@ fn report(
         churn_joins,
         churn_leaves,
         wall_seconds,
+        srtp_legs,
     }
 }
 

@@ -17,34 +17,15 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use common::{sfu, wait_until};
+use sframe_webrtc::legs::srtp_payload;
 use sframe_webrtc::{ParticipantConfig, ParticipantHandle};
 
-/// SRTP packets of a datagram stream, by (SSRC, sequence number): their encrypted payload (after
-/// the header, its CSRCs and extension; the tag included). RTCP (payload types 192-223 in the
-/// second byte, RFC 5761) and non-RTP datagrams (STUN, DTLS) are left out.
+/// SRTP payloads of a datagram stream by (SSRC, sequence number).
 fn srtp_payloads(datagrams: &Receiver<Vec<u8>>) -> HashMap<(u32, u16), Vec<u8>> {
-    let mut out = HashMap::new();
-    for d in datagrams.try_iter() {
-        let (Some(&first), Some(&second)) = (d.first(), d.get(1)) else {
-            continue;
-        };
-        if first >> 6 != 2 || (192..=223).contains(&second) || d.len() < 12 {
-            continue;
-        }
-        let seq = u16::from_be_bytes([d[2], d[3]]);
-        let ssrc = u32::from_be_bytes([d[8], d[9], d[10], d[11]]);
-        let mut at = 12 + 4 * usize::from(first & 0x0f);
-        if first & 0x10 != 0 {
-            let Some(words) = d.get(at + 2..at + 4) else {
-                continue;
-            };
-            at += 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
-        }
-        if let Some(payload) = d.get(at..) {
-            out.insert((ssrc, seq), payload.to_vec());
-        }
-    }
-    out
+    datagrams
+        .try_iter()
+        .filter_map(|d| srtp_payload(&d).map(|(ssrc, seq, p)| ((ssrc, seq), p.to_vec())))
+        .collect()
 }
 
 #[test]
