@@ -3,7 +3,8 @@
 # (fuzz/corpus/<target>), and exits non-zero if any target crashes, leaks, times out or fails
 # to build. Prints, per target, libFuzzer's execution count and final coverage (`cov:`).
 #
-#   fuzz/run.sh 60
+#   fuzz/run.sh 60                    every target, 60 s each
+#   fuzz/run.sh 1800 keyring decrypt  only these targets
 #
 # Works from any directory and without a terminal (CI=true). Needs only a stable toolchain:
 # RUSTC_BOOTSTRAP=1 lets stable rustc take the nightly flags cargo-fuzz passes. Builds go to
@@ -12,11 +13,13 @@
 # under fuzz/artifacts/<target>/. Reproducers kept in fuzz/regressions/<target>/ are run too.
 set -euo pipefail
 
-if [[ $# -ne 1 || ! $1 =~ ^[0-9]+$ || $1 -eq 0 ]]; then
-    echo "usage: $0 SECONDS   (fuzz each target for SECONDS seconds)" >&2
+if [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ || $1 -eq 0 ]]; then
+    echo "usage: $0 SECONDS [TARGET...]   (fuzz each target, or those named, for SECONDS seconds)" >&2
     exit 2
 fi
 seconds=$1
+shift
+only=("$@")
 
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$fuzz_dir/.." # cargo fuzz looks for ./fuzz
@@ -34,6 +37,15 @@ target_dir="$fuzz_dir/target"
 cargo fuzz build --target-dir "$target_dir"
 
 mapfile -t targets < <(cargo fuzz list)
+if [[ ${#only[@]} -gt 0 ]]; then
+    for t in "${only[@]}"; do
+        if ! printf '%s\n' "${targets[@]}" | grep -qx "$t"; then
+            echo "no fuzz target $t (cargo fuzz list)" >&2
+            exit 2
+        fi
+    done
+    targets=("${only[@]}")
+fi
 if [[ ${#targets[@]} -eq 0 ]]; then
     echo "no fuzz targets found" >&2
     exit 1
