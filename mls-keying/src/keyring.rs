@@ -877,6 +877,20 @@ impl Keyring {
         Ok(Header::new(kid, ctr))
     }
 
+    /// Skips the counter of `context`'s KID in the current epoch forward to `ctr` (never back);
+    /// returns the counter its next frame will carry. For a sender that picks counters for
+    /// their header's config byte ([`sframe_core::counter_with_config_bit`]).
+    ///
+    /// # Errors
+    /// As [`Keyring::send_kid_for`], and [`Error::Sframe`] when the counter is exhausted.
+    pub fn skip_send_counter(&mut self, context: u64, ctr: u64) -> Result<u64, Error> {
+        let (idx, kid) = self.send_kid(context)?;
+        self.epochs[idx]
+            .sender
+            .skip_counter_to(kid, ctr)
+            .map_err(Error::Sframe)
+    }
+
     /// The header length of the next frame of `context` (to place the plaintext for
     /// [`Keyring::encrypt_in_place`]).
     ///

@@ -73,6 +73,46 @@ const fn ext_len(v: u64) -> usize {
     }
 }
 
+/// Bit 0 of the config byte of a header carrying counter `ctr`: the counter's own bit 0 while
+/// it fits in the config byte (under 8), else bit 0 of its length in bytes minus one.
+pub const fn config_low_bit(ctr: u64) -> bool {
+    if ctr < 8 {
+        ctr & 1 == 1
+    } else {
+        (ext_len(ctr) - 1) & 1 == 1
+    }
+}
+
+/// The smallest counter at or above `next` whose header's config byte has bit 0 equal to
+/// `low_bit` ([`config_low_bit`]), or `None` if there is none. A sender may skip counters (they
+/// must only never repeat), so it can give a frame such a counter.
+///
+/// Why anyone would: Chromium's VP8 RTP depacketizer (Chromium 156) reads a frame's type from
+/// bit 0 of the frame's first byte (RFC 6386 section 9.1: 0 for a key frame), which, once the
+/// whole frame is SFrame-encrypted, is the config byte; after a loss it waits for a frame it
+/// takes for a key frame. Key frames under counters with bit 0 clear and delta frames under
+/// counters with it set, each under a KID of its own (so that each KID skips at most a few
+/// times: 0, 2, 4, 6, 8-255, 65,536-2^24-1, ... for key frames and 1, 3, 5, 7, 256-65,535,
+/// 2^24-2^32-1, ... for delta frames), give it the right type. Nothing changes for receivers.
+pub const fn counter_with_config_bit(next: u64, low_bit: bool) -> Option<u64> {
+    let mut ctr = next;
+    loop {
+        if config_low_bit(ctr) == low_bit {
+            return Some(ctr);
+        }
+        if ctr < 8 {
+            ctr += 1;
+        } else {
+            // The next length: bit 0 of the length alternates.
+            let len = ext_len(ctr);
+            if len >= 8 {
+                return None;
+            }
+            ctr = 1 << (8 * len);
+        }
+    }
+}
+
 impl Header {
     /// A header for `kid` and `ctr`.
     pub const fn new(kid: u64, ctr: u64) -> Self {
@@ -288,6 +328,42 @@ impl AsRef<[u8]> for EncodedHeader {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn counters_can_be_chosen_for_the_config_byte_bit() {
+        for ctr in [
+            0u64,
+            1,
+            6,
+            7,
+            8,
+            255,
+            256,
+            65_535,
+            65_536,
+            1 << 40,
+            u64::MAX,
+        ] {
+            let mut buf = [0u8; MAX_HEADER_LEN];
+            Header::new(3, ctr).encode(&mut buf).unwrap();
+            assert_eq!(buf[0] & 1 == 1, super::config_low_bit(ctr), "ctr {ctr}");
+        }
+        let key = |n| super::counter_with_config_bit(n, false);
+        let delta = |n| super::counter_with_config_bit(n, true);
+        assert_eq!(
+            [key(0), key(1), key(7), key(200)],
+            [Some(0), Some(2), Some(8), Some(200)]
+        );
+        assert_eq!([key(256), key(70_000)], [Some(65_536), Some(70_000)]);
+        assert_eq!(
+            [delta(0), delta(3), delta(8), delta(300)],
+            [Some(1), Some(3), Some(256), Some(300)]
+        );
+        assert_eq!(delta(65_536), Some(1 << 24));
+        assert_eq!(key(1 << 56), None); // 8 bytes: bit 1 until the end
+        assert_eq!(delta(u64::MAX), Some(u64::MAX));
+    }
+
     use super::*;
 
     #[test]

@@ -91,7 +91,7 @@ pub use buffer::FrameBuffer;
 pub use crypto::Backend;
 pub(crate) use error::Error;
 pub use error::SframeError;
-pub use header::{Header, HeaderError, MAX_HEADER_LEN};
+pub use header::{Header, HeaderError, MAX_HEADER_LEN, config_low_bit, counter_with_config_bit};
 pub use key::{MAX_FRAME_PLAINTEXT, MAX_SECRET_LEN, Secret, hkdf_secret};
 // Low-level pieces behind the `hazmat` feature: known-answer tests, benchmarks, and the sibling
 // crates' own constructions (the MLS keyring's KID deriver, SRTP's primitives). Encrypting and

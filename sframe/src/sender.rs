@@ -222,6 +222,21 @@ impl Sender {
         key.next_ctr.ok_or(Error::CounterExhausted { kid })
     }
 
+    /// Skips the counter of `kid` forward to `ctr` (never back: a counter already at or past
+    /// it stays); returns the counter the next frame will carry. Counters never repeat either
+    /// way. See [`counter_with_config_bit`](crate::counter_with_config_bit) for a use.
+    ///
+    /// # Errors
+    /// [`Error::NoSendKey`]; [`Error::CounterExhausted`].
+    pub fn skip_counter_to(&mut self, kid: u64, ctr: u64) -> Result<u64, Error> {
+        let i = self.index(kid)?;
+        let key = self.keys.get_mut(i).ok_or(Error::NoSendKey(kid))?;
+        let next = key.next_ctr.ok_or(Error::CounterExhausted { kid })?;
+        let next = next.max(ctr);
+        key.next_ctr = Some(next);
+        Ok(next)
+    }
+
     /// The length of the header of the next frame under `kid`.
     ///
     /// # Errors

@@ -108,7 +108,22 @@ pub extern "C" fn sframe_acknowledge(handle: u32, now_ms: f64, leaf: u32, epoch:
 /// Encrypts the `len`-byte input for stream `context`; returns the frame's length.
 #[unsafe(no_mangle)]
 pub extern "C" fn sframe_encrypt(handle: u32, now_ms: f64, context: u64, len: usize) -> i32 {
-    ret_frame(with(|i| i.encrypt(handle, now_ms, context, len)))
+    ret_frame(with(|i| i.encrypt(handle, now_ms, context, None, len)))
+}
+
+/// As [`sframe_encrypt`], for a VP8 frame: `key_frame` 1 for a key frame, 0 for a delta
+/// frame. Its counter is chosen so that the SFrame config byte's bit 0 says the same (see
+/// `sframe_core::counter_with_config_bit`: Chromium reads the frame type there).
+#[unsafe(no_mangle)]
+pub extern "C" fn sframe_encrypt_vp8(
+    handle: u32,
+    now_ms: f64,
+    context: u64,
+    key_frame: u32,
+    len: usize,
+) -> i32 {
+    let bit = Some(key_frame == 0);
+    ret_frame(with(|i| i.encrypt(handle, now_ms, context, bit, len)))
 }
 
 /// Decrypts the `len`-byte input; returns the plaintext's length.

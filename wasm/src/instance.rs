@@ -154,6 +154,7 @@ impl Instance {
         handle: u32,
         now_ms: f64,
         context: u64,
+        config_bit: Option<bool>,
         len: usize,
     ) -> Result<Result<usize, TransformDrop>, SframeWasmError> {
         self.input(len.saturating_add(MAX_TAG_LEN))?;
@@ -165,7 +166,7 @@ impl Instance {
             .and_then(|i| participants.get_mut(i))
             .and_then(Option::as_mut)
             .ok_or(SframeWasmError::NoSuchParticipant(handle))?;
-        let result = p.encrypt(millis(now_ms), context, io, len);
+        let result = p.encrypt(millis(now_ms), context, config_bit, io, len);
         if let Ok(frame) = &result {
             self.output = frame.clone();
         }

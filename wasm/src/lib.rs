@@ -26,7 +26,7 @@
 //!
 //! let frame = b"an encoded video frame";
 //! wasm.reserve(frame.len())[INPUT_OFFSET..][..frame.len()].copy_from_slice(frame);
-//! let n = wasm.encrypt(alice, 20.0, 1, frame.len())?.expect("epoch 1 installed");
+//! let n = wasm.encrypt(alice, 20.0, 1, None, frame.len())?.expect("epoch 1 installed");
 //! let sent = wasm.io()[wasm.output()].to_vec();
 //! assert_eq!(n, sent.len());
 //!

@@ -4,7 +4,7 @@
 use core::ops::Range;
 use std::time::Duration;
 
-use sframe_core::{Backend, CipherSuite, MAX_HEADER_LEN, SframeError};
+use sframe_core::{Backend, CipherSuite, MAX_HEADER_LEN, SframeError, counter_with_config_bit};
 use sframe_mls::{
     EpochKeys, Event, Keyring, KeyringConfig, PendingLimits, Received, SframeMlsError,
 };
@@ -54,7 +54,7 @@ pub struct OpenedFrame {
 ///
 /// let mut buf = vec![0; 64];
 /// buf[PLAINTEXT_OFFSET..][..5].copy_from_slice(b"frame");
-/// let frame = alice.encrypt(t, 1, &mut buf, 5).expect("epoch 1 installed");
+/// let frame = alice.encrypt(t, 1, None, &mut buf, 5).expect("epoch 1 installed");
 /// let mut wire = buf[frame].to_vec();
 /// let opened = bob.decrypt(t, &mut wire).expect("authentic");
 /// assert_eq!((opened.sender_index, opened.epoch, &wire[opened.plaintext]), (0, 1, &b"frame"[..]));
@@ -139,10 +139,23 @@ impl Participant {
         &mut self,
         now: Duration,
         context: u64,
+        config_bit: Option<bool>,
         buf: &mut [u8],
         plain_len: usize,
     ) -> Result<Range<usize>, TransformDrop> {
         self.tick(now);
+        if let Some(bit) = config_bit {
+            // A counter whose header's config byte ends in `bit` (counters only skip forward).
+            let skipped = self.keyring.next_send_header(context).and_then(|h| {
+                let ctr = counter_with_config_bit(h.ctr, bit).ok_or(SframeMlsError::Frame(
+                    sframe_core::SframeError::CounterExhausted { kid: h.kid },
+                ))?;
+                self.keyring.skip_send_counter(context, ctr)
+            });
+            if let Err(e) = skipped {
+                return Err(self.stats.send_dropped(&e));
+            }
+        }
         let header_len = match self.keyring.header_len(context) {
             Ok(len) => len,
             Err(e) => return Err(self.stats.send_dropped(&e)),

@@ -328,17 +328,16 @@ fn check_native_frames_decrypt_in_wasm(results: &Value, native: &[(Vec<u8>, Vec<
     }
 }
 
-/// What Chromium 156 does with whole-frame encrypted VP8 after a loss. Its VP8 depacketizer
-/// takes the frame type from the low bit of the payload's first byte (the VP8 P bit), which is
-/// now the SFrame config byte's: for counters 8 to 255 that bit is 0 ("key frame"), from 256
-/// on it is 1 ("delta frame"). Without loss decoding goes on (libvpx reads the real frame
-/// type); after a loss the receiver asks for a key frame (PLI), and the one that comes is
-/// taken for a delta frame, so decoding stalls until the counter's length changes again (or
-/// the epoch, which starts a new KID at counter 0).
+/// After a video loss the receiver asks for a key frame (PLI) and waits for a frame Chromium's
+/// VP8 depacketizer takes for one. It reads the type from bit 0 of the frame's first byte,
+/// which whole-frame SFrame makes the config byte; the worker gives key frames and delta frames
+/// counters whose config byte says their type (`sframe_core::counter_with_config_bit`), so
+/// decoding resumes at the key frame that answers the PLI. (Here the frames are lost in the
+/// receiving transform, after the packets arrived, so Chromium notices only after about 3 s
+/// without a decodable frame.) Before that, a loss once the counter
+/// took two bytes (from frame 256: 10 s into a call) stalled decoding until the next epoch.
 #[test]
-#[ignore = "characterizes a Chromium limitation, 22 s: cargo test -p sframe-wasm --test \
-            browser_loopback -- --ignored --nocapture"]
-fn chromium_stalls_after_a_video_loss_once_the_counter_takes_two_bytes() {
+fn chromium_resumes_decoding_after_a_video_loss() {
     let Some((node, chromium, module)) = tools() else {
         return;
     };
@@ -346,8 +345,8 @@ fn chromium_stalls_after_a_video_loss_once_the_counter_takes_two_bytes() {
         "chromium": chromium,
         "config": {
             "suite": 4, "keys": KEYS.map(hex::encode), "members": MEMBERS,
-            // 16 s of video at 20-30 frames/s: the counter is past 255 when 3 frames are lost.
-            "durationMs": 22_000, "epochChangeAtMs": 21_000, "loseAtMs": 16_000, "capture": 0,
+            // 3 video frames lost at 10 s; the epoch changes only at the end.
+            "durationMs": 18_000, "epochChangeAtMs": 18_000, "loseAtMs": 10_000, "capture": 0,
         },
         "timeoutMs": 100_000,
         "nativeFrames": [],
@@ -360,8 +359,8 @@ fn chromium_stalls_after_a_video_loss_once_the_counter_takes_two_bytes() {
     eprintln!("before the loss {before:#}\nat the end {after:#}");
     let decoded_before = count(&before["framesDecoded"]);
     assert!(
-        decoded_before > 256,
-        "the counter passed 255 before the loss"
+        decoded_before > 150,
+        "{decoded_before} frames decoded before the loss"
     );
     let decoded_after = count(&after["framesDecoded"]) - decoded_before;
     let dropped_after = count(&after["framesDropped"]) - count(&before["framesDropped"]);
@@ -369,8 +368,13 @@ fn chromium_stalls_after_a_video_loss_once_the_counter_takes_two_bytes() {
         count(&after["pliCount"]) >= 1,
         "the receiver asked for a key frame"
     );
+    // Frames the transform drops leave no packet missing, so Chromium asks for a key frame
+    // only when no frame has been decodable for about 3 s; then the key frame that answers
+    // decodes, and so do the frames after it (8 s after the loss, at 20-30 frames/s).
+    let key_frames = count(&after["keyFramesDecoded"]) - count(&before["keyFramesDecoded"]);
+    assert!(key_frames >= 1, "no key frame was decoded after the loss");
     assert!(
-        dropped_after > 2 * decoded_after,
-        "decoding stalled: {decoded_after} frames decoded, {dropped_after} dropped after the loss"
+        decoded_after > 60,
+        "decoding did not resume: {decoded_after} frames decoded, {dropped_after} dropped after the loss"
     );
 }

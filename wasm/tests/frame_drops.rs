@@ -28,7 +28,9 @@ fn pair() -> (Participant, Participant) {
 fn seal(p: &mut Participant, plaintext: &[u8]) -> Vec<u8> {
     let mut buf = vec![0; PLAINTEXT_OFFSET + plaintext.len() + 16];
     buf[PLAINTEXT_OFFSET..][..plaintext.len()].copy_from_slice(plaintext);
-    let frame = p.encrypt(T, 0, &mut buf, plaintext.len()).expect("sent");
+    let frame = p
+        .encrypt(T, 0, None, &mut buf, plaintext.len())
+        .expect("sent");
     buf[frame].to_vec()
 }
 
@@ -105,18 +107,21 @@ fn sending_without_an_epoch_or_as_a_listener_is_a_counted_drop() {
     let mut early = Participant::new(SUITE, Some(0), 4).expect("participant");
     let mut buf = vec![0; 64];
     assert_eq!(
-        early.encrypt(T, 0, &mut buf, 4),
+        early.encrypt(T, 0, None, &mut buf, 4),
         Err(TransformDrop::NoSendEpoch)
     );
     let mut listener = Participant::new(SUITE, None, 4).expect("participant");
     listener.add_epoch(T, 1, &[9; 16], &[0, 1]).expect("epoch");
     assert_eq!(
-        listener.encrypt(T, 0, &mut buf, 4),
+        listener.encrypt(T, 0, None, &mut buf, 4),
         Err(TransformDrop::NoSendEpoch)
     );
     // A plaintext that does not fit the buffer with its tag.
     let (mut alice, _) = pair();
-    assert_eq!(alice.encrypt(T, 0, &mut buf, 60), Err(TransformDrop::Other));
+    assert_eq!(
+        alice.encrypt(T, 0, None, &mut buf, 60),
+        Err(TransformDrop::Other)
+    );
     assert_eq!(early.stats().send_dropped_total(), 1);
     assert_eq!(
         alice.stats().send_dropped.get(&TransformDrop::Other),
@@ -152,7 +157,7 @@ fn bad_lengths_from_the_page_are_errors() {
         Err(SframeWasmError::BadInput(_))
     ));
     assert!(matches!(
-        wasm.encrypt(h + 1, 0.0, 0, 1),
+        wasm.encrypt(h + 1, 0.0, 0, None, 1),
         Err(SframeWasmError::NoSuchParticipant(_))
     ));
     assert!(matches!(

@@ -31,7 +31,7 @@ fn seal(p: &mut Participant, now: Duration, context: u64, plaintext: &[u8]) -> V
     let mut buf = vec![0xAA; PLAINTEXT_OFFSET + plaintext.len() + 16];
     buf[PLAINTEXT_OFFSET..][..plaintext.len()].copy_from_slice(plaintext);
     let frame = p
-        .encrypt(now, context, &mut buf, plaintext.len())
+        .encrypt(now, context, None, &mut buf, plaintext.len())
         .expect("sent");
     buf[frame].to_vec()
 }

@@ -76,6 +76,15 @@ export class SframeWasm {
     return this.#frame(this.x.sframe_encrypt(handle, nowMs, BigInt(context), input.length));
   }
 
+  /** As encrypt, for a VP8 frame (`key`: a key frame): its counter makes the SFrame config
+   * byte's bit 0 match the frame type, which Chromium's VP8 depacketizer reads there. */
+  encryptVp8(handle, context, bytes, key, nowMs) {
+    const input = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.#input(input);
+    return this.#frame(this.x.sframe_encrypt_vp8(handle, nowMs, BigInt(context), key ? 1 : 0,
+      input.length));
+  }
+
   /** Decrypts a whole frame: { data: ArrayBuffer } or { drop }. */
   decrypt(handle, bytes, nowMs) {
     const input = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);

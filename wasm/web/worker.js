@@ -5,7 +5,7 @@
 //
 // A transform's options: { participant, side: 'send' | 'recv', kind: 'audio' | 'video',
 // context, stream } (context: the KID's stream value on send, 0 audio and 1 video by
-// convention; stream: the remote MediaStream's id on receive, so each remote participant's
+// convention, video delta frames under context + 1; stream: the remote MediaStream's id on receive, so each remote participant's
 // tracks are counted apart: transforms["participant/side/kind/stream"]).
 // A frame that cannot be encrypted or decrypted is counted by cause and dropped; nothing is
 // ever thrown into the media pipeline. A received frame whose KID names an epoch the
@@ -171,9 +171,20 @@ function transformFrame(wasm, opts, c, frame) {
     c.empty += 1;
     return true;
   }
-  const r = opts.side === 'send'
-    ? wasm.encrypt(h, opts.context ?? 0, new Uint8Array(input), performance.now())
-    : wasm.decrypt(h, new Uint8Array(input), performance.now());
+  let r;
+  if (opts.side === 'recv') {
+    r = wasm.decrypt(h, new Uint8Array(input), performance.now());
+  } else if (opts.kind === 'video') {
+    // Key frames under the video context, delta frames under the next one, each with counters
+    // whose SFrame config byte tells Chromium's VP8 depacketizer the right frame type (it
+    // reads bit 0 of the first byte): without that, a key frame sent after a loss can be taken
+    // for a delta frame and decoding stalls.
+    const key = frame.type === 'key';
+    const context = (opts.context ?? 1) + (key ? 0 : 1);
+    r = wasm.encryptVp8(h, context, new Uint8Array(input), key, performance.now());
+  } else {
+    r = wasm.encrypt(h, opts.context ?? 0, new Uint8Array(input), performance.now());
+  }
   if (!r.data) { drop(c, r.drop, frame); return false; }
   if (opts.side === 'send' && c.captured < captureLimit) {
     c.captured += 1;

@@ -9,7 +9,7 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use sframe_core::CipherSuite;
-use sframe_core::{FrameOpener, OpenerEvent};
+use sframe_core::{FrameOpener, OpenerEvent, counter_with_config_bit};
 use sframe_mls::{Event as KeyEvent, Keyring, KeyringConfig, MemberConfig, MlsMember};
 use sframe_rtp::{
     Codec, CodecSframeError, CodecSframeReceiver, CodecSframeSender, DepacketizerConfig,
@@ -529,7 +529,22 @@ impl Session {
             self.report.video_sent += 1;
         }
         if let Some(codec) = &mut self.codec {
-            let context = u64::from(!audio);
+            // As a browser's worker does (wasm/web/worker.js): VP8 key frames under context 1,
+            // delta frames under 2, each with counters whose config byte tells Chromium's VP8
+            // depacketizer the frame type (`sframe_core::counter_with_config_bit`).
+            let key = !audio && vp8_is_key_frame(&plain);
+            let context = match (audio, key) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 2,
+            };
+            if !audio {
+                let ring = self.member.keyring_mut();
+                let next = ring.next_send_header(context).map_err(sealing)?.ctr;
+                let ctr = counter_with_config_bit(next, !key)
+                    .ok_or(WebrtcError::InvalidConfig("the VP8 counters are used up"))?;
+                ring.skip_send_counter(context, ctr).map_err(sealing)?;
+            }
             let mut packets = std::mem::take(&mut codec.packets);
             packets.clear();
             let sent = match codec.senders.get_mut(i) {
@@ -754,6 +769,11 @@ impl Session {
         self.report.removed = self.removed;
         self.report
     }
+}
+
+/// A keyring error while sealing.
+fn sealing(e: sframe_mls::SframeMlsError) -> WebrtcError {
+    WebrtcError::Sealing(PipelineError::KeySource(e))
 }
 
 /// The extended sequence number of `seq` following `last`.
