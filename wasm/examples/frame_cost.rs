@@ -29,7 +29,7 @@ fn participant_cost(size: usize) -> Result<(f64, f64), Box<dyn std::error::Error
     let start = Instant::now();
     for _ in 0..ITERATIONS {
         let range = a
-            .encrypt(t, 1, &mut buf, size)
+            .encrypt(t, 1, None, &mut buf, size)
             .map_err(|e| format!("{e:?}"))?;
         frames.push(buf[range].to_vec());
     }

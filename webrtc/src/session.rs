@@ -240,7 +240,7 @@ impl Session {
                 let first_seq = (ssrc >> 8) as u16; // any start; str0m renumbers anyway
                 senders.push(
                     CodecSframeSender::new(codec, pt, ssrc, first_seq, MTU)
-                        .map_err(|e| WebrtcError::Media(e.into()))?,
+                        .map_err(WebrtcError::Media)?,
                 );
             }
             self.report.ssrcs.push(ssrc);
