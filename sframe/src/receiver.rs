@@ -737,7 +737,7 @@ mod tests {
                 let mut s = Sender::with_backend(suite, backend);
                 s.add_key(9, b"base").unwrap();
                 s.add_key(10, b"base").unwrap();
-                let deriver = crate::KidKeyDeriver::new(backend, suite, b"base").unwrap();
+                let deriver = crate::key::KidKeyDeriver::new(backend, suite, b"base").unwrap();
                 let mut r = Receiver::with_config(suite, backend, ReceiverConfig::default());
                 // Through the candidate path...
                 let mut f = b"x".to_vec();
