@@ -152,6 +152,12 @@ fn render(r: &ParticipantReport) -> String {
             )
         }
     ));
+    if r.vp8_key_frames > 0 {
+        s.push_str(&format!(
+            "\nVP8 key frames decrypted: {} ({} without the start code)",
+            r.vp8_key_frames, r.vp8_key_frames_without_start_code
+        ));
+    }
     for (epoch, code) in &r.security_codes {
         s.push_str(&format!("\nepoch {epoch}: security code {code}"));
     }

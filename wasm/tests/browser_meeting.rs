@@ -36,7 +36,7 @@ use sframe_webrtc::{
 };
 
 /// How long the browser stays once joined.
-const BROWSER_MS: u64 = 14_000;
+const BROWSER_MS: u64 = 16_000;
 /// When Bob joins (and the epoch changes), after the browser's media reached Alice.
 const BOB_AFTER: Duration = Duration::from_secs(3);
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);

@@ -36,6 +36,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Browsers join the same meeting: the SFU serves a meeting page (`wasm/web/`, SFrame in
+//! Chromium's encoded transform with the `sframe-wasm` module), participants can send
+//! codec-packetized SFrame as browsers do ([`MediaFormat::CodecPacketized`], real VP8 and
+//! Opus from a [`clip::MediaClip`]), and a member lends its keys to a page ([`KeyDelegate`])
+//! until pages are MLS members of their own.
+//!
 //! The pieces: [`SfuServer`] (signaling, media forwarding, the MLS [`DeliveryService`]),
 //! [`ParticipantHandle`] / [`run_participant`] (a participant on its own thread and socket),
 //! [`MlsMessage`] (the data channel's framing), [`SrtpByStr0m`] (how `sframe-rtp`'s
