@@ -264,6 +264,44 @@ mod tests {
         page
     }
 
+    /// Peer or file input never panics: random bytes and mutations of valid files, through
+    /// both readers and the VP8 payload scan.
+    #[test]
+    fn arbitrary_bytes_are_refused_without_panicking() {
+        let key = [0x10, 0, 0, 0x9d, 0x01, 0x2a, 1, 2];
+        let mut ogg = ogg_page(9, &[b"OpusHead\x01\x02"]);
+        ogg.extend(ogg_page(9, &[&[0xfc, 1], &[7; 300]]));
+        let seeds = [ivf(&[&key, &[0x31, 5]]), ogg];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..20_000 {
+            let mut input = seeds[i % 2].clone();
+            for _ in 0..(next() % 8) {
+                let at = (next() as usize) % input.len().max(1);
+                match next() % 3 {
+                    0 => input.truncate(at),
+                    1 => input.insert(at, next() as u8),
+                    _ => {
+                        if let Some(b) = input.get_mut(at) {
+                            *b ^= 1 << (next() % 8);
+                        }
+                    }
+                }
+            }
+            if i % 5 == 0 {
+                input = (0..next() % 64).map(|_| next() as u8).collect();
+            }
+            let _ = read_ivf(&input);
+            let _ = read_ogg_opus(&input);
+            let _ = vp8_payload_shows_key_frame(&input);
+        }
+    }
+
     #[test]
     fn ivf_frames_come_out_in_order() {
         let key = [0x10, 0, 0, 0x9d, 0x01, 0x2a, 1, 2];
