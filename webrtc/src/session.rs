@@ -25,7 +25,7 @@ use str0m::rtp::{RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::clip::{MediaClip, vp8_has_start_code, vp8_is_key_frame};
-use crate::delegate::KeyDelegate;
+use crate::delegate::{KEPT_EPOCHS, KeyDelegate};
 use crate::error::WebrtcError;
 use crate::framing::MlsMessage;
 use crate::hop::SrtpByStr0m;
@@ -474,6 +474,13 @@ impl Session {
             .into_iter()
             .partition(|&e| fetched.is_none_or(|f| f.is_some_and(|f| f >= e)));
         self.held_acks = wait;
+        // A page that never fetches: keep the newest few (an older epoch's acknowledgement
+        // is moot once a newer one goes out; the others switch after their grace anyway).
+        if self.held_acks.len() > KEPT_EPOCHS {
+            self.held_acks.sort_unstable();
+            let excess = self.held_acks.len() - KEPT_EPOCHS;
+            self.held_acks.drain(..excess);
+        }
         for epoch in ready {
             self.send_mls(&MlsMessage::Ack { leaf, epoch });
         }
