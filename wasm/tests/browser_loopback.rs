@@ -246,7 +246,23 @@ fn check_captured_frames_decrypt_natively(captured: &Value) {
         assert_eq!(data, &plaintext[..], "byte for byte");
         assert_eq!((info.sender_index, info.epoch), (0, 1));
         let video = c["kind"] == "video";
-        assert_eq!(info.context, u64::from(video));
+        let key = c["type"] == "key";
+        // Audio under context 0; VP8 key frames under 1 and delta frames under 2, with the
+        // config byte's bit 0 saying which (what Chromium's VP8 depacketizer reads).
+        let context = match (video, key) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => 2,
+        };
+        assert_eq!(info.context, context, "{} frame", c["type"]);
+        if video {
+            assert_eq!(
+                hex(&c["frame"])[0] & 1 == 0,
+                key,
+                "config byte of a {} frame",
+                c["type"]
+            );
+        }
         if c["type"] == "key" {
             // RFC 6386 section 9.1: a key frame's start code 9d 01 2a after 3 bytes.
             assert_eq!(
