@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -86,6 +87,9 @@ pub struct SfuStats {
     pub peers_left: u64,
     /// Participants removed for silence.
     pub peers_timed_out: u64,
+    /// Participants closed because their peer connection panicked (a bug in the WebRTC stack
+    /// reached through their input); must be 0.
+    pub peers_failed: u64,
     /// Peer connections now.
     pub peers_now: u64,
     /// CPU time of the SFU's media thread (Linux: from /proc, 10 ms resolution).
@@ -372,12 +376,29 @@ impl MediaLoop {
         }
         let mut i = 0;
         while i < self.peers.len() {
-            if let Some(t) = self.drive_peer(i, now) {
-                wake = wake.min(t);
+            // A peer connection that panics (a bug in the WebRTC stack, reached by what one
+            // peer sent) is closed; the SFU and everyone else go on.
+            match catch_unwind(AssertUnwindSafe(|| self.drive_peer(i, now))) {
+                Ok(Some(t)) => wake = wake.min(t),
+                Ok(None) => {}
+                Err(_) => self.fail_peer(i, now),
             }
             i += 1;
         }
         wake
+    }
+
+    /// Closes peer `i` after its peer connection panicked, and removes it from the group.
+    fn fail_peer(&mut self, i: usize, now: Instant) {
+        self.stats.peers_failed += 1;
+        let Some(p) = self.peers.get_mut(i) else {
+            return;
+        };
+        let id = p.id;
+        p.leaving = true;
+        p.close_at = Some(now);
+        self.registry.remove(id);
+        self.leave(now, id);
     }
 
     fn drive_peer(&mut self, i: usize, now: Instant) -> Option<Instant> {
@@ -549,7 +570,7 @@ impl MediaLoop {
                 contents,
             },
         );
-        let Some(p) = self.peers.iter_mut().find(|p| p.rtc.accepts(&input)) else {
+        let Some(i) = self.peers.iter().position(|p| p.rtc.accepts(&input)) else {
             match first {
                 0..=3 => self.stats.refused_stun += 1,
                 20..=63 => self.stats.refused_dtls += 1,
@@ -557,9 +578,14 @@ impl MediaLoop {
             }
             return;
         };
+        let Some(p) = self.peers.get_mut(i) else {
+            return;
+        };
         p.last_heard = now;
-        if p.rtc.handle_input(input).is_err() {
-            self.stats.refused_by_peer += 1;
+        match catch_unwind(AssertUnwindSafe(|| p.rtc.handle_input(input))) {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => self.stats.refused_by_peer += 1,
+            Err(_) => self.fail_peer(i, now),
         }
     }
 }

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -99,14 +100,19 @@ pub(crate) fn serve_http(
                 }
                 reply
             }
-            None => handle(
-                &mut request,
-                http_addr,
-                udp_addr,
-                commands,
-                registry,
-                &next_id,
-            ),
+            // A panic while handling (a bug reached by what a client sent, e.g. in the SDP
+            // parser) answers 500; the signaling thread goes on serving.
+            None => catch_unwind(AssertUnwindSafe(|| {
+                handle(
+                    &mut request,
+                    http_addr,
+                    udp_addr,
+                    commands,
+                    registry,
+                    &next_id,
+                )
+            }))
+            .unwrap_or_else(|_| status(500, "internal error\n")),
         };
         // A client that went away does not need its answer.
         let _ = request.respond(reply);
