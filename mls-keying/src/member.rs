@@ -309,22 +309,26 @@ impl MlsMember {
             return Err(MlsError::Removed);
         }
         let group = self.group.as_ref().ok_or(MlsError::NoGroup)?;
-        let base_key = Zeroizing::new(
-            group
-                .export_secret(
-                    self.provider.crypto(),
-                    EXPORTER_LABEL,
-                    EXPORTER_CONTEXT,
-                    self.nk(),
-                )
-                .map_err(local)?,
-        );
+        let base_key = self.base_key(group)?;
         Ok(DelegatedEpoch {
             epoch: group.epoch().as_u64(),
             leaf: group.own_leaf_index().u32(),
             members: group.members().map(|m| m.index.u32()).collect(),
             base_key,
         })
+    }
+
+    /// `MLS-Exporter("SFrame 1.0 Base Key", "", Nk)` of `group`'s epoch.
+    fn base_key(&self, group: &MlsGroup) -> Result<Zeroizing<Vec<u8>>, MlsError> {
+        group
+            .export_secret(
+                self.provider.crypto(),
+                EXPORTER_LABEL,
+                EXPORTER_CONTEXT,
+                self.nk(),
+            )
+            .map(Zeroizing::new)
+            .map_err(local)
     }
 
     fn nk(&self) -> usize {
@@ -403,16 +407,7 @@ impl MlsMember {
             self.credential.clone(),
         )
         .map_err(local)?;
-        let base_key = Zeroizing::new(
-            group
-                .export_secret(
-                    self.provider.crypto(),
-                    EXPORTER_LABEL,
-                    EXPORTER_CONTEXT,
-                    self.nk(),
-                )
-                .map_err(local)?,
-        );
+        let base_key = self.base_key(&group)?;
         let own = group.own_leaf_index().u32();
         let keys = epoch_keys(
             self.config.fixed_sender_bits,

@@ -24,9 +24,8 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sframe_core::{Backend, CipherSuite};
@@ -41,13 +40,6 @@ const EPOCH_CHANGE_MS: u64 = 4_000;
 const CAPTURE: u64 = 20;
 /// node and Chromium together, generously: the call itself is 8 s.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn chromium() -> Option<PathBuf> {
-    let env = std::env::var_os("CHROMIUM").map(PathBuf::from);
-    env.into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
-        .find(|p| p.is_file())
-}
 
 fn keyring(own: Option<u32>) -> Keyring {
     let mut config = KeyringConfig::new(SUITE);
@@ -77,7 +69,7 @@ fn native_frames() -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-fn run_browser(node: &PathBuf, module: PathBuf, input: &Value) -> Value {
+fn run_browser(node: &Path, module: PathBuf, input: &Value) -> Value {
     let root = support::workspace();
     let mut extra = HashMap::new();
     extra.insert("/sframe_wasm.wasm".to_owned(), module);
@@ -93,29 +85,9 @@ fn run_browser(node: &PathBuf, module: PathBuf, input: &Value) -> Value {
     // Kept for a look: the local and the decrypted remote video side by side.
     let shot = format!("loopback-{run}.png");
     input["screenshot"] = json!(Path::new(env!("CARGO_TARGET_TMPDIR")).join(shot));
-    let (in_path, out_path) = (tmp.join("input.json"), tmp.join("output.json"));
-    std::fs::write(&in_path, input.to_string()).expect("write input");
-    let mut child = Command::new(node)
-        .arg(root.join("wasm/node/browser.mjs"))
-        .args([&in_path, &out_path])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("node starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            panic!("the browser run took over {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "browser.mjs failed: {status}");
-    let output = std::fs::read_to_string(&out_path).expect("output written");
+    let out = support::NodeRun::start(node, "browser.mjs", &input, &tmp, BROWSER_TIMEOUT).finish();
     let _ = std::fs::remove_dir_all(&tmp);
-    serde_json::from_str(&output).expect("output is JSON")
+    out
 }
 
 fn count(v: &Value) -> u64 {
@@ -132,7 +104,7 @@ fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
         return support::available("node", false, "apt-get install nodejs")
             .map(|()| unreachable!());
     };
-    let Some(chromium) = chromium() else {
+    let Some(chromium) = support::chromium() else {
         return support::available("chromium", false, "apt-get install chromium")
             .map(|()| unreachable!());
     };
@@ -186,25 +158,7 @@ fn check_call(worker: &Value, receiver: &Value) {
     // slowly under load, so ask for a third of that.
     assert!(sent > 200, "alice encrypted {sent} frames");
     assert!(decrypted > 200, "bob decrypted {decrypted} frames");
-    assert_eq!(
-        alice["send"]["dropped"],
-        json!({}),
-        "no frame failed to encrypt"
-    );
-    assert_eq!(
-        bob["recv"]["dropped"],
-        json!({}),
-        "no frame failed to decrypt"
-    );
-    for (name, t) in worker["transforms"].as_object().expect("transforms") {
-        assert_eq!(t["dropped"], json!({}), "{name} dropped frames");
-        assert_eq!(t["frames"], t["passed"], "{name} passed every frame");
-        // Chromium gives the receive side an empty audio frame now and then (no sender
-        // transform made it); the worker passes it on untouched. Never on the send side.
-        if name.contains("/send/") {
-            assert_eq!(count(&t["empty"]), 0, "{name} saw an empty frame");
-        }
-    }
+    support::assert_no_drops(worker, "alice", "bob");
     // The epoch changed once and frames of both epochs were decrypted.
     assert_eq!(count(&alice["switches"]), 2, "to epoch 1, then to epoch 2");
     for epoch in ["1", "2"] {

@@ -41,20 +41,13 @@ const BROWSER_MS: u64 = 16_000;
 const BOB_AFTER: Duration = Duration::from_secs(3);
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn chromium() -> Option<PathBuf> {
-    let env = std::env::var_os("CHROMIUM").map(PathBuf::from);
-    env.into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
-        .find(|p| p.is_file())
-}
-
 /// node, chromium, ffmpeg and the wasm module, or `None` (skipped with the reason outside CI).
 fn tools() -> Option<(PathBuf, PathBuf, PathBuf, PathBuf)> {
     let Some(node) = support::node() else {
         return support::available("node", false, "apt-get install nodejs")
             .map(|()| unreachable!());
     };
-    let Some(chromium) = chromium() else {
+    let Some(chromium) = support::chromium() else {
         return support::available("chromium", false, "apt-get install chromium")
             .map(|()| unreachable!());
     };
@@ -179,15 +172,7 @@ fn a_browser_and_native_participants_meet_through_the_native_sfu() {
         "screenshot": shot,
         "timeoutMs": (BROWSER_TIMEOUT - Duration::from_secs(20)).as_millis() as u64,
     });
-    let (in_path, out_path) = (tmp.join("input.json"), tmp.join("output.json"));
-    std::fs::write(&in_path, input.to_string()).expect("write input");
-    let root = support::workspace();
-    let mut child = Command::new(&node)
-        .arg(root.join("wasm/node/meeting.mjs"))
-        .args([&in_path, &out_path])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("node starts");
+    let browser = support::NodeRun::start(&node, "meeting.mjs", &input, &tmp, BROWSER_TIMEOUT);
     wait_for(
         "the browser's media at Alice",
         Duration::from_secs(60),
@@ -197,21 +182,7 @@ fn a_browser_and_native_participants_meet_through_the_native_sfu() {
     let bob =
         ParticipantHandle::spawn(participant(&sfu, "bob", Some(clip.clone()))).expect("bob starts");
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            panic!("the browser run took over {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "meeting.mjs failed: {status}");
-    let out: Value =
-        serde_json::from_str(&std::fs::read_to_string(&out_path).expect("output written"))
-            .expect("output is JSON");
+    let out = browser.finish();
     for p in [&alice, &bob, &keys] {
         p.leave();
     }
@@ -304,22 +275,7 @@ fn check_browser(out: &Value, alice: &ParticipantReport, bob: &ParticipantReport
         "the page encrypted {}",
         me["send"]
     );
-    assert_eq!(
-        me["send"]["dropped"],
-        json!({}),
-        "no frame failed to encrypt"
-    );
-    assert_eq!(
-        me["recv"]["dropped"],
-        json!({}),
-        "no frame failed to decrypt"
-    );
-    for (name, t) in stats["worker"]["transforms"]
-        .as_object()
-        .expect("transforms")
-    {
-        assert_eq!(t["dropped"], json!({}), "{name} dropped frames");
-    }
+    support::assert_no_drops(&stats["worker"], "me", "me");
     // Both natives decrypted, and the page sent and received in both epochs.
     let by_sender = &me["recv"]["by_sender"];
     for r in [alice, bob] {

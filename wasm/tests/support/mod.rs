@@ -113,3 +113,81 @@ pub fn wasm_module_or_skip() -> Option<PathBuf> {
         }
     }
 }
+
+/// Chromium: `CHROMIUM`, or Debian's.
+pub fn chromium() -> Option<PathBuf> {
+    let env = std::env::var_os("CHROMIUM").map(PathBuf::from);
+    env.into_iter()
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
+        .find(|p| p.is_file())
+}
+
+/// A node script driving Chromium (`wasm/node/*.mjs`), started on `input` written to `dir`.
+pub struct NodeRun {
+    child: std::process::Child,
+    script: String,
+    out_path: PathBuf,
+    timeout: std::time::Duration,
+}
+
+impl NodeRun {
+    /// Starts `node wasm/node/SCRIPT input.json output.json` with the files in `dir`.
+    pub fn start(
+        node: &Path,
+        script: &str,
+        input: &serde_json::Value,
+        dir: &Path,
+        timeout: std::time::Duration,
+    ) -> Self {
+        let (in_path, out_path) = (dir.join("input.json"), dir.join("output.json"));
+        std::fs::write(&in_path, input.to_string()).expect("write input");
+        let child = Command::new(node)
+            .arg(workspace().join("wasm/node").join(script))
+            .args([&in_path, &out_path])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("node starts");
+        Self {
+            child,
+            script: script.to_owned(),
+            out_path,
+            timeout,
+        }
+    }
+
+    /// Waits for the script (killing it after the timeout), which must succeed; its output.
+    pub fn finish(mut self) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > self.timeout {
+                let _ = self.child.kill();
+                panic!("{} took over {:?}", self.script, self.timeout);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        assert!(status.success(), "{} failed: {status}", self.script);
+        let output = std::fs::read_to_string(&self.out_path).expect("output written");
+        serde_json::from_str(&output).expect("output is JSON")
+    }
+}
+
+/// The worker's counts (`stats` op) show no frame dropped: none failed to encrypt at
+/// `sender`, none failed to decrypt at `receiver`, and no transform dropped one.
+pub fn assert_no_drops(worker: &serde_json::Value, sender: &str, receiver: &str) {
+    let none = serde_json::json!({});
+    let p = &worker["participants"];
+    assert_eq!(
+        p[sender]["send"]["dropped"], none,
+        "no frame failed to encrypt"
+    );
+    assert_eq!(
+        p[receiver]["recv"]["dropped"], none,
+        "no frame failed to decrypt"
+    );
+    for (name, t) in worker["transforms"].as_object().expect("transforms") {
+        assert_eq!(t["dropped"], none, "{name} dropped frames");
+    }
+}
