@@ -11,7 +11,8 @@
 // ever thrown into the media pipeline. A received frame whose KID names an epoch the
 // participant has not installed yet waits (up to HOLD_MS, holding back the frames behind it on
 // that track) for the page to install it, as a native keyring holds such frames: the page
-// learns each epoch's keys a little after the members that send under it. An empty frame (no payload) goes on untouched and is
+// learns each epoch's keys a little after the members that send under it. An epoch that does
+// not come within HOLD_MS is not waited for again for a while (GIVE_UP_MS). An empty frame (no payload) goes on untouched and is
 // counted as such.
 //
 // Messages from the page: { id, op, ...args }; the reply is { id, result } or { id, error }.
@@ -52,7 +53,7 @@ function handleOf(name) {
 const ops = {
   create(wasm, { name, suite, leaf, epochBits }) {
     participants.set(name, wasm.createParticipant(suite, leaf, epochBits ?? 4));
-    epochs.set(name, { bits: epochBits ?? 4, installed: new Set(), waiting: [] });
+    epochs.set(name, { bits: epochBits ?? 4, installed: new Set(), waiting: [], gaveUp: new Map() });
   },
   addEpoch(wasm, { name, epoch, key, members }) {
     wasm.addEpoch(handleOf(name), epoch, fromHex(key), members, performance.now());
@@ -124,10 +125,14 @@ function kidEpoch(bytes, bits) {
 }
 
 // Waits until `name` has the epoch of `bytes`' KID installed, or HOLD_MS; true if it waited.
+// An epoch that did not come in time is not waited for again for GIVE_UP_MS: frames of an
+// epoch the page will never have (or forged KIDs) cost one wait, not one each.
+const GIVE_UP_MS = 10000;
 async function awaitEpoch(name, bytes) {
   const e = epochs.get(name);
   const epoch = e && kidEpoch(bytes, e.bits);
   if (epoch === null || epoch === undefined || e.installed.has(epoch)) return false;
+  if (performance.now() < (e.gaveUp.get(epoch) ?? -Infinity) + GIVE_UP_MS) return false;
   const until = performance.now() + HOLD_MS;
   while (!e.installed.has(epoch) && performance.now() < until) {
     await new Promise((wake) => {
@@ -135,6 +140,7 @@ async function awaitEpoch(name, bytes) {
       setTimeout(wake, until - performance.now());
     });
   }
+  if (!e.installed.has(epoch)) e.gaveUp.set(epoch, performance.now());
   return true;
 }
 
