@@ -451,20 +451,21 @@ fn gcm_tag<C: BlockCipherEncrypt + BlockSizeUser<BlockSize = U16> + aes::cipher:
     ct: &[u8],
     out: &mut [u8; MAX_TAG_LEN],
 ) -> bool {
-    let Ok(aes) = C::new_from_slice(key) else {
+    let Ok(key) = aes::cipher::Key::<C>::try_from(key) else {
         return false;
     };
-    // H = E(K, 0^128); the mask E(K, J0).
-    let mut h = aes::Block::default();
-    aes.encrypt_block(&mut h);
-    let mut mask = aes::Block::default();
+    let aes = C::new(&key);
+    // H = E(K, 0^128) and the mask E(K, J0), in one call.
+    let mut blocks = [aes::Block::default(); 2];
+    let [_, mask] = &mut blocks;
     if let Some(n) = mask.get_mut(..NONCE_LEN) {
         n.copy_from_slice(nonce);
     }
     mask[15] = 1;
-    aes.encrypt_block(&mut mask);
+    aes.encrypt_blocks(&mut blocks);
     drop(aes);
-    let mut ghash = GHash::new(&h);
+    let [h, mask] = &mut blocks;
+    let mut ghash = GHash::new(h);
     h.as_mut_slice().zeroize();
     ghash.update_padded(aad);
     ghash.update_padded(ct);
