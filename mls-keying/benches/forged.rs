@@ -7,7 +7,11 @@
 //! - `genuine_loop`, `forged_fresh_kid_loop`: the first two, timed over a batch of frames made
 //!   beforehand, without set-up between the timed calls.
 //!
-//! Run `cargo bench -p sframe-mls --bench forged`; compare the ratios of one run.
+//! - `keyring_decrypt/<suite>/<size>B/{genuine_loop,forged_fresh_kid_loop}`: the loop pair
+//!   for the other hashes and AEADs (AES-256-GCM with SHA-512, AES-128-CTR with HMAC-SHA-256).
+//!
+//! Run `cargo bench -p sframe-mls --features rustcrypto --bench forged`; compare the ratios of
+//! one run.
 
 // Set-up code: a failed unwrap is a failed benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -25,13 +29,31 @@ const SENDER_BITS: u8 = 4;
 const BASE_KEY: [u8; 16] = [7; 16];
 
 fn ring(own: u32) -> Keyring {
-    let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
+    ring_of(SUITE, &BASE_KEY, own)
+}
+
+fn ring_of(suite: CipherSuite, base_key: &[u8], own: u32) -> Keyring {
+    let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
     ring.add_epoch(
         Duration::ZERO,
-        EpochKeys::new(1, &BASE_KEY, Some(own), 0..16).unwrap(),
+        EpochKeys::new(1, base_key, Some(own), 0..16).unwrap(),
     )
     .unwrap();
     ring
+}
+
+/// A batch of `n` frames of `size` bytes, each made by `make`; the time of `decrypt` over them.
+fn time_batch(
+    n: u64,
+    mut make: impl FnMut() -> Vec<u8>,
+    mut decrypt: impl FnMut(&mut [u8]),
+) -> Duration {
+    let mut frames: Vec<Vec<u8>> = (0..n).map(|_| make()).collect();
+    let start = std::time::Instant::now();
+    for f in &mut frames {
+        decrypt(black_box(f));
+    }
+    start.elapsed()
 }
 
 fn forged(c: &mut Criterion) {
@@ -150,6 +172,62 @@ fn forged(c: &mut Criterion) {
     }
 }
 
+/// `genuine_loop` and `forged_fresh_kid_loop` for the suites other than [`SUITE`].
+fn forged_suites(c: &mut Criterion) {
+    for suite in [
+        CipherSuite::Aes256GcmSha512_128,
+        CipherSuite::Aes128CtrHmacSha256_80,
+    ] {
+        let base_key = vec![7u8; suite.key_len()];
+        let layout = KidLayout::new(KeyringConfig::new(suite).epoch_bits, SENDER_BITS).unwrap();
+        for size in [100usize, 1200] {
+            let mut g = c.benchmark_group(format!("keyring_decrypt/{suite:?}/{size}B"));
+            let mut sender = ring_of(suite, &base_key, 1);
+            let mut receiver = ring_of(suite, &base_key, 0);
+            let mut f = vec![0u8; size];
+            sender.encrypt(0, b"md", &mut f).unwrap();
+            receiver.decrypt(Duration::ZERO, 0, b"md", &mut f).unwrap();
+            g.bench_function("genuine_loop", |b| {
+                b.iter_custom(|iters| {
+                    time_batch(
+                        iters,
+                        || {
+                            let mut f = vec![0u8; size];
+                            sender.encrypt(0, b"md", &mut f).unwrap();
+                            f
+                        },
+                        |f| {
+                            receiver.decrypt(Duration::ZERO, 0, b"md", f).unwrap();
+                        },
+                    )
+                });
+            });
+            let mut context = 1u64;
+            let mut mallory = Sender::new(suite);
+            g.bench_function("forged_fresh_kid_loop", |b| {
+                b.iter_custom(|iters| {
+                    time_batch(
+                        iters,
+                        || {
+                            context += 1;
+                            let kid = layout.kid(context, 1, 1).unwrap();
+                            mallory.add_key(kid, b"not the epoch key").unwrap();
+                            let mut f = vec![0u8; size];
+                            mallory.encrypt(kid, b"md", &mut f).unwrap();
+                            mallory.remove_key(kid);
+                            f
+                        },
+                        |f| {
+                            assert!(receiver.decrypt(Duration::ZERO, 0, b"md", f).is_err());
+                        },
+                    )
+                });
+            });
+            g.finish();
+        }
+    }
+}
+
 /// The parts of a new KID's cost: the key schedule's two HKDF-Expands plus the AEAD key setup
 /// (what the keyring pays per new KID), against the full schedule with its HKDF-Extract.
 fn derivation(c: &mut Criterion) {
@@ -183,6 +261,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = forged, derivation
+    targets = forged, forged_suites, derivation
 }
 criterion_main!(benches);

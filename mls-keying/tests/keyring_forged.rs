@@ -130,3 +130,64 @@ fn malformed_frames_and_unknown_senders_change_nothing() {
     assert_eq!(bob.receive_key_count(), 0);
     assert!(decrypts(&mut bob, good));
 }
+
+#[test]
+fn every_suite_accepts_a_genuine_fresh_kid_and_refuses_a_changed_one() {
+    // The first frame under a KID is checked by the keyring's own tag check
+    // (src/unproven.rs) before the core derives and installs the key: a genuine one must pass
+    // it for every suite, frame size and metadata, and any changed byte must not.
+    for suite in CipherSuite::ALL {
+        let ring = |own: u32| {
+            let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
+            let base = vec![9u8; suite.key_len()];
+            ring.add_epoch(
+                Duration::ZERO,
+                EpochKeys::new(1, &base, Some(own), [0, 1, 3]).unwrap(),
+            )
+            .unwrap();
+            ring
+        };
+        let mut alice = ring(1);
+        let mut bob = ring(0);
+        let mut context = 0;
+        for len in [0usize, 1, 15, 16, 17, 55, 64, 100, 129, 1200] {
+            for metadata in [&b""[..], b"md", &[7u8; 70]] {
+                context += 1;
+                let plain: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut f = plain.clone();
+                alice.encrypt(context, metadata, &mut f).unwrap();
+                // Every byte changed in turn: a changed header may name another KID or epoch
+                // (refused or buffered); a changed ciphertext or tag, or other metadata, fails
+                // to authenticate. Nothing is installed.
+                let (_, header_len) = sframe_core::Header::parse(&f).unwrap();
+                for i in 0..f.len() {
+                    let mut changed = f.clone();
+                    changed[i] ^= 0x40;
+                    let r = bob.decrypt(Duration::ZERO, 0, metadata, &mut changed);
+                    if i < header_len {
+                        assert!(!matches!(r, Ok(Received::Plaintext { .. })), "{suite:?}");
+                    } else {
+                        assert!(
+                            matches!(
+                                r,
+                                Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
+                            ),
+                            "{suite:?} len {len} byte {i}: {r:?}"
+                        );
+                    }
+                }
+                let mut other_md = f.clone();
+                assert!(matches!(
+                    bob.decrypt(Duration::ZERO, 0, b"other", &mut other_md),
+                    Err(Error::Frame(sframe_core::SframeError::AuthenticationFailed))
+                ));
+                assert_eq!(bob.receive_key_count(), context as usize - 1, "{suite:?}");
+                match bob.decrypt(Duration::ZERO, 0, metadata, &mut f) {
+                    Ok(Received::Plaintext { data, .. }) => assert_eq!(data, &plain[..]),
+                    other => panic!("{suite:?} len {len}: {other:?}"),
+                }
+                assert_eq!(bob.receive_key_count(), context as usize, "{suite:?}");
+            }
+        }
+    }
+}
