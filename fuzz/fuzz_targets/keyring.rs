@@ -47,9 +47,9 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sframe_core::{Backend, CipherSuite, Header};
 use sframe_mls::{
-    DropCause, EpochKeys, Event, FrameInfo, Keyring, KeyringConfig, KidLayout, MAX_EPOCH_BITS,
-    MAX_SENDER_BITS, PendingLimits, Received, RetireReason, SframeMlsError as Error,
-    sender_bits_for,
+    DropCause, EpochKeys, Event, FrameInfo, FreshKidBudget, Keyring, KeyringConfig, KidLayout,
+    MAX_EPOCH_BITS, MAX_SENDER_BITS, PendingLimits, Received, RetireReason,
+    SframeMlsError as Error, sender_bits_for,
 };
 
 /// The peer's leaf index; the keyring under test is leaf 0 (or receive-only).
@@ -299,6 +299,12 @@ impl Run {
                 max_age: ms(input.max_age_ms),
             },
             replay_window: input.replay_window.map(u32::from),
+            // A small budget, so that runs reach the throttle (a genuine frame under a new KID
+            // may then be refused as `Throttled` until time refills it).
+            fresh_kid_failures: FreshKidBudget {
+                burst: 4,
+                per_second: 8,
+            },
         };
         let valid = config.epoch_bits <= MAX_EPOCH_BITS
             && config.max_epochs >= 1
@@ -946,6 +952,7 @@ impl Run {
             .unwrap_or_default();
         assert!(
             matches!(e, Error::Frame(sframe_core::SframeError::Replay { .. }))
+                || matches!(e, Error::Throttled { .. })
                 || (matches!(
                     e,
                     Error::UnknownSender {

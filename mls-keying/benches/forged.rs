@@ -9,6 +9,10 @@
 //!
 //! - `keyring_decrypt/<suite>/<size>B/{genuine_loop,forged_fresh_kid_loop}`: the loop pair
 //!   for the other hashes and AEADs (AES-256-GCM with SHA-512, AES-128-CTR with HMAC-SHA-256).
+//! - `.../forged_fresh_kid_flood_loop`: the same forgeries with the default
+//!   [`FreshKidBudget`](sframe_mls::FreshKidBudget): past the stream's budget of failed checks,
+//!   what a flood costs per frame. Every other case runs without a budget, so each forgery
+//!   pays the check: the cost per check.
 //!
 //! Run `cargo bench -p sframe-mls --features rustcrypto --bench forged`; compare the ratios of
 //! one run.
@@ -21,7 +25,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sframe_core::{Aead, Backend, CipherSuite, KeySchedule, KidKeyDeriver, Sender};
-use sframe_mls::{EpochKeys, Keyring, KeyringConfig, KidLayout};
+use sframe_mls::{EpochKeys, FreshKidBudget, Keyring, KeyringConfig, KidLayout};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 /// The RFC 9605 section 5.2 `S` of a 16-leaf group (what `EpochKeys::new` derives from the roster).
@@ -32,8 +36,15 @@ fn ring(own: u32) -> Keyring {
     ring_of(SUITE, &BASE_KEY, own)
 }
 
+/// Without a budget for failed new-KID checks: every forgery is checked.
 fn ring_of(suite: CipherSuite, base_key: &[u8], own: u32) -> Keyring {
-    let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
+    let mut config = KeyringConfig::new(suite);
+    config.fresh_kid_failures = FreshKidBudget::UNLIMITED;
+    ring_with(config, base_key, own)
+}
+
+fn ring_with(config: KeyringConfig, base_key: &[u8], own: u32) -> Keyring {
+    let mut ring = Keyring::new(config).unwrap();
     ring.add_epoch(
         Duration::ZERO,
         EpochKeys::new(1, base_key, Some(own), 0..16).unwrap(),
@@ -219,6 +230,27 @@ fn forged_suites(c: &mut Criterion) {
                         },
                         |f| {
                             assert!(receiver.decrypt(Duration::ZERO, 0, b"md", f).is_err());
+                        },
+                    )
+                });
+            });
+            // The default budget: its 32 checks go first, then every forgery is a lookup.
+            let mut flooded = ring_with(KeyringConfig::new(suite), &base_key, 0);
+            g.bench_function("forged_fresh_kid_flood_loop", |b| {
+                b.iter_custom(|iters| {
+                    time_batch(
+                        iters,
+                        || {
+                            context += 1;
+                            let kid = layout.kid(context, 1, 1).unwrap();
+                            mallory.add_key(kid, b"not the epoch key").unwrap();
+                            let mut f = vec![0u8; size];
+                            mallory.encrypt(kid, b"md", &mut f).unwrap();
+                            mallory.remove_key(kid);
+                            f
+                        },
+                        |f| {
+                            assert!(flooded.decrypt(Duration::ZERO, 0, b"md", f).is_err());
                         },
                     )
                 });

@@ -24,6 +24,13 @@ pub enum SframeMlsError {
         /// The sender index from the KID.
         sender_index: u32,
     },
+    /// A frame under a KID without a key came on a stream whose recent frames under new KIDs
+    /// failed to authenticate too often ([`FreshKidBudget`](crate::FreshKidBudget)): refused
+    /// without a check. Such frames are checked again as the stream's budget refills.
+    Throttled {
+        /// The frame's KID.
+        kid: u64,
+    },
     /// A frame held for its epoch was given up: the epoch did not arrive within the pending
     /// buffer's `max_age`.
     HeldExpired {
@@ -89,6 +96,7 @@ impl Error {
             Self::Frame(_)
                 | Self::UnknownEpoch { .. }
                 | Self::UnknownSender { .. }
+                | Self::Throttled { .. }
                 | Self::HeldExpired { .. }
                 | Self::HeldEvicted { .. }
         )
@@ -106,6 +114,10 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "sender index {sender_index} is not a member of epoch {epoch}"
+            ),
+            Self::Throttled { kid } => write!(
+                f,
+                "frame under new KID {kid:#x} refused: too many failed new KIDs on its stream"
             ),
             Self::HeldExpired { kid } => {
                 write!(f, "frame under KID {kid:#x} held too long for its epoch")

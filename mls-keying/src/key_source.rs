@@ -44,18 +44,20 @@ impl FrameOpener for Keyring {
     fn open<'a>(
         &mut self,
         now: Duration,
-        _stream: u64,
+        stream: u64,
         token: u64,
         metadata: &[u8],
         frame: &'a mut [u8],
     ) -> Result<Opened<'a>, Error> {
-        Ok(match self.decrypt(now, token, metadata, frame)? {
-            Received::Plaintext { info, data } => Opened::Plaintext {
-                header: Header::new(info.kid, info.ctr),
-                data,
+        Ok(
+            match self.decrypt_from(now, stream, token, metadata, frame)? {
+                Received::Plaintext { info, data } => Opened::Plaintext {
+                    header: Header::new(info.kid, info.ctr),
+                    data,
+                },
+                Received::Buffered => Opened::Held,
             },
-            Received::Buffered => Opened::Held,
-        })
+        )
     }
 
     fn poll_event(&mut self) -> Option<OpenerEvent<Error, Event>> {

@@ -13,6 +13,7 @@ use crate::Error;
 use crate::kid::{KidLayout, KidParts, sender_bits_for_leaves};
 use crate::pending::{Pending, PendingFrame, PendingLimits};
 use crate::roster::Roster;
+use crate::throttle::{FailureBudget, FreshKidBudget};
 use crate::unproven::{UnprovenDeriver, UnprovenKey};
 
 /// How a [`Keyring`] behaves. Times are durations on the caller's clock.
@@ -51,12 +52,15 @@ pub struct KeyringConfig {
     pub pending: PendingLimits,
     /// The replay window per KID (`None`: no replay check).
     pub replay_window: Option<u32>,
+    /// How many frames under new KIDs may fail to authenticate per stream before such frames
+    /// are refused without a check ([`Error::Throttled`]); see [`FreshKidBudget`].
+    pub fresh_kid_failures: FreshKidBudget,
 }
 
 impl KeyringConfig {
     /// Defaults for `suite`: E = 4, at most 16 epochs held, a 500 ms grace, retire after 5 s,
-    /// switch at once on a removal, [`PendingLimits`] defaults, a 1024-frame replay window, the
-    /// default backend.
+    /// switch at once on a removal, [`PendingLimits`] defaults, a 1024-frame replay window,
+    /// [`FreshKidBudget::DEFAULT`], the default backend.
     pub fn new(suite: CipherSuite) -> Self {
         Self {
             suite,
@@ -68,6 +72,7 @@ impl KeyringConfig {
             switch_at_once_on_removal: true,
             pending: PendingLimits::default(),
             replay_window: Some(1024),
+            fresh_kid_failures: FreshKidBudget::DEFAULT,
         }
     }
 
@@ -455,6 +460,10 @@ pub struct Keyring {
     unacked: usize,
     pending: Pending,
     events: VecDeque<Event>,
+    /// Failed checks of frames under new KIDs, per stream.
+    fresh_kid_failures: FailureBudget,
+    /// Frames under new KIDs checked (a diagnostic).
+    fresh_kid_checks: u64,
 }
 
 impl Keyring {
@@ -475,7 +484,15 @@ impl Keyring {
             unacked: 0,
             pending: Pending::new(config.pending),
             events: VecDeque::new(),
+            fresh_kid_failures: FailureBudget::new(config.fresh_kid_failures),
+            fresh_kid_checks: 0,
         })
+    }
+
+    /// How many frames under KIDs without a key were checked so far (each costs a key check:
+    /// see [`FreshKidBudget`]). A diagnostic.
+    pub fn fresh_kid_checks(&self) -> u64 {
+        self.fresh_kid_checks
     }
 
     /// The configuration.
@@ -958,6 +975,24 @@ impl Keyring {
         metadata: &[u8],
         frame: &'a mut [u8],
     ) -> Result<Received<'a>, Error> {
+        self.decrypt_from(now, SHARED_STREAM, token, metadata, frame)
+    }
+
+    /// As [`Keyring::decrypt`], for a frame that came on `stream` (e.g. its SSRC): frames
+    /// under new KIDs that fail to authenticate are budgeted per stream ([`FreshKidBudget`]),
+    /// so a forger slows only its own stream. [`Keyring::decrypt`] puts every frame on one
+    /// stream.
+    ///
+    /// # Errors
+    /// As [`Keyring::decrypt`], and [`Error::Throttled`].
+    pub fn decrypt_from<'a>(
+        &mut self,
+        now: Duration,
+        stream: u64,
+        token: u64,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<Received<'a>, Error> {
         let (header, _) = Header::parse(frame).map_err(Error::Frame)?;
         let low = self.epoch_layout().epoch_low(header.kid);
         let Some(idx) = self
@@ -982,12 +1017,25 @@ impl Keyring {
             }
             return Ok(Received::Buffered);
         };
-        let (info, data) = open(&mut self.epochs[idx], header, metadata, frame)?;
+        let mut gate = Gate {
+            budget: &mut self.fresh_kid_failures,
+            checks: &mut self.fresh_kid_checks,
+            stream: Some(stream),
+            now,
+        };
+        let (info, data) = open(&mut self.epochs[idx], header, metadata, frame, &mut gate)?;
         Ok(Received::Plaintext { info, data })
     }
 
     fn decrypt_buffered(&mut self, mut frame: PendingFrame) {
         let layout = self.epoch_layout;
+        // Held frames are bounded by the pending buffer; they are checked without a budget.
+        let mut gate = Gate {
+            budget: &mut self.fresh_kid_failures,
+            checks: &mut self.fresh_kid_checks,
+            stream: None,
+            now: frame.received_at,
+        };
         let result =
             Header::parse(&frame.frame)
                 .map_err(Error::Frame)
@@ -998,7 +1046,8 @@ impl Keyring {
                         .iter_mut()
                         .find(|s| s.layout.epoch_low(s.epoch) == low)
                         .ok_or(Error::UnknownEpoch { kid: header.kid })?;
-                    let (info, data) = open(slot, header, &frame.metadata, &mut frame.frame)?;
+                    let (info, data) =
+                        open(slot, header, &frame.metadata, &mut frame.frame, &mut gate)?;
                     Ok((info, header_len..header_len + data.len()))
                 });
         match result {
@@ -1026,6 +1075,19 @@ impl Keyring {
     }
 }
 
+/// The stream [`Keyring::decrypt`] puts frames on.
+const SHARED_STREAM: u64 = u64::MAX;
+
+/// What a check of a frame under a new KID answers to: the stream's budget of failed checks
+/// (`stream` `None`: not budgeted, for held frames, which the pending buffer bounds), and the
+/// count of checks.
+struct Gate<'a> {
+    budget: &'a mut FailureBudget,
+    checks: &'a mut u64,
+    stream: Option<u64>,
+    now: Duration,
+}
+
 /// Decrypts `frame` with `slot`, deriving the KID's key on first use. The key is installed
 /// only once a frame under it authenticates; a frame under a KID without a key is first checked
 /// with an [`UnprovenKey`] (the cheap derivation), which goes to the slot's bounded cache when
@@ -1041,6 +1103,7 @@ fn open<'a>(
     header: Header,
     metadata: &[u8],
     frame: &'a mut [u8],
+    gate: &mut Gate<'_>,
 ) -> Result<(FrameInfo, &'a mut [u8]), Error> {
     let KidParts {
         context,
@@ -1056,7 +1119,7 @@ fn open<'a>(
                 sender_index,
             });
         }
-        check_new_kid(slot, header, metadata, frame)?;
+        check_new_kid(slot, header, metadata, frame, gate)?;
         // Authenticated under the cheap key: derive the key to install (once per KID a member
         // really uses).
         let mut candidate = Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?);
@@ -1088,6 +1151,7 @@ fn check_new_kid(
     header: Header,
     metadata: &[u8],
     frame: &mut [u8],
+    gate: &mut Gate<'_>,
 ) -> Result<(), Error> {
     let suite = slot.deriver.suite();
     let header_len = header.len();
@@ -1104,10 +1168,21 @@ fn check_new_kid(
     };
     let key = match key {
         Some(k) => k,
-        None => slot.checker.derive(suite, header.kid),
+        None => {
+            if let Some(stream) = gate.stream
+                && !gate.budget.allows(stream, gate.now)
+            {
+                return Err(Error::Throttled { kid: header.kid });
+            }
+            *gate.checks += 1;
+            slot.checker.derive(suite, header.kid)
+        }
     };
     if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
         return Ok(());
+    }
+    if let Some(stream) = gate.stream {
+        gate.budget.failed(stream, gate.now);
     }
     if slot.unproven.len() >= UNPROVEN_KEYS_PER_EPOCH {
         slot.unproven.pop_front();

@@ -83,6 +83,7 @@ mod member;
 mod pending;
 mod roster;
 mod security_code;
+mod throttle;
 mod unproven;
 
 pub(crate) use error::Error;
@@ -102,3 +103,4 @@ pub use member::{
 pub use pending::PendingLimits;
 pub use roster::Roster;
 pub use security_code::{SECURITY_CODE_GROUPS, SecurityCode};
+pub use throttle::{FreshKidBudget, MAX_STREAMS as MAX_THROTTLED_STREAMS};

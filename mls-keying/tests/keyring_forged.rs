@@ -12,14 +12,24 @@
 use std::time::Duration;
 
 use sframe_core::{CipherSuite, Sender};
-use sframe_mls::{EpochKeys, Keyring, KeyringConfig, KidLayout, Received, SframeMlsError as Error};
+use sframe_mls::{
+    EpochKeys, FreshKidBudget, Keyring, KeyringConfig, KidLayout, Received, SframeMlsError as Error,
+};
 
 const SUITE: CipherSuite = CipherSuite::Aes128GcmSha256_128;
 /// The RFC 9605 section 5.2 `S` of the group below, leaves 0 to 3 (what `EpochKeys::new` derives).
 const SENDER_BITS: u8 = 2;
 
+/// Every forgery is checked here (no budget): these tests are about the check itself. How a
+/// flood is throttled per stream is `fresh_kid_flood.rs`.
+fn config(suite: CipherSuite) -> KeyringConfig {
+    let mut config = KeyringConfig::new(suite);
+    config.fresh_kid_failures = FreshKidBudget::UNLIMITED;
+    config
+}
+
 fn ring(own: u32) -> Keyring {
-    let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
+    let mut ring = Keyring::new(config(SUITE)).unwrap();
     ring.add_epoch(
         Duration::ZERO,
         // Leaf 2 is blank: a sender index that fits in S but names no member.
@@ -138,7 +148,7 @@ fn every_suite_accepts_a_genuine_fresh_kid_and_refuses_a_changed_one() {
     // it for every suite, frame size and metadata, and any changed byte must not.
     for suite in CipherSuite::ALL {
         let ring = |own: u32| {
-            let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
+            let mut ring = Keyring::new(config(suite)).unwrap();
             let base = vec![9u8; suite.key_len()];
             ring.add_epoch(
                 Duration::ZERO,

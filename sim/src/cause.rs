@@ -25,6 +25,8 @@ pub enum Cause {
     Cleared,
     /// Decrypted, but the codec assembler refused the payload (per-packet mode).
     Codec,
+    /// Under a new KID on a stream whose new KIDs failed too often: refused without a check.
+    Throttled,
 }
 
 impl Cause {
@@ -40,6 +42,7 @@ impl Cause {
             Cause::BufferOverflow => "buffer overflow",
             Cause::Cleared => "cleared",
             Cause::Codec => "codec",
+            Cause::Throttled => "throttled",
         }
     }
 
@@ -57,6 +60,7 @@ impl Cause {
             sframe_mls::SframeMlsError::HeldExpired { .. } => Cause::ExpiredInBuffer,
             sframe_mls::SframeMlsError::HeldEvicted { .. } => Cause::BufferOverflow,
             sframe_mls::SframeMlsError::Cleared { .. } => Cause::Cleared,
+            sframe_mls::SframeMlsError::Throttled { .. } => Cause::Throttled,
             _ => Cause::Malformed,
         }
     }

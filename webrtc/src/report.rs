@@ -96,6 +96,7 @@ pub(crate) fn error_cause(e: &SframeMlsError) -> (&'static str, Option<u64>) {
         SframeMlsError::HeldEvicted { kid } => ("buffer overflow", Some(*kid)),
         SframeMlsError::Cleared { kid } => ("cleared", Some(*kid)),
         SframeMlsError::UnknownSender { .. } => ("unknown sender", None),
+        SframeMlsError::Throttled { kid } => ("throttled", Some(*kid)),
         SframeMlsError::Frame(sframe_core::SframeError::AuthenticationFailed) => {
             ("authentication", None)
         }
