@@ -599,7 +599,7 @@ impl UnprovenKey {
                 }
             }
         };
-        // Both sides as one 128-bit word, zero beyond the tag (all tags are at most 16 bytes),
+        // Both sides as 16 bytes, zero beyond the tag (all tags are at most 16 bytes),
         // compared in constant time.
         let mut got = [0u8; MAX_TAG_LEN];
         let mut want = [0u8; MAX_TAG_LEN];
@@ -611,9 +611,15 @@ impl UnprovenKey {
             }
             _ => false,
         };
-        let good = computed
-            && fits
-            && bool::from(u128::from_ne_bytes(got).ct_eq(&u128::from_ne_bytes(want)));
+        // Two 64-bit halves: `subtle` compares `u128` only with its `i128` feature, which
+        // the wasm build does not have.
+        let half = |b: &[u8; MAX_TAG_LEN], i: usize| {
+            let mut h = [0u8; 8];
+            h.copy_from_slice(b.get(i * 8..i * 8 + 8).unwrap_or(&[0; 8]));
+            u64::from_ne_bytes(h)
+        };
+        let same = half(&got, 0).ct_eq(&half(&want, 0)) & half(&got, 1).ct_eq(&half(&want, 1));
+        let good = computed && fits && bool::from(same);
         wipe(&mut expected);
         wipe(&mut want);
         wipe(&mut nonce);
