@@ -26,8 +26,13 @@ const BASE_KEY: [u8; 16] = [7; 16];
 const MEMBERS: u32 = 50_000;
 
 fn ring(own: u32, members: u32) -> Keyring {
-    let mut ring = Keyring::new(KeyringConfig::new(SUITE)).unwrap();
-    let keys = EpochKeys::from_roster(1, &BASE_KEY, Some(own), Roster::dense(members, [])).unwrap();
+    ring_of(SUITE, own, members)
+}
+
+fn ring_of(suite: CipherSuite, own: u32, members: u32) -> Keyring {
+    let mut ring = Keyring::new(KeyringConfig::new(suite)).unwrap();
+    let base_key = vec![7u8; suite.key_len()];
+    let keys = EpochKeys::from_roster(1, &base_key, Some(own), Roster::dense(members, [])).unwrap();
     ring.add_epoch(Duration::ZERO, keys).unwrap();
     while ring.poll_event().is_some() {}
     ring
@@ -45,7 +50,45 @@ fn decrypt_all(receiver: &mut Keyring, frames: &mut [Vec<u8>]) -> Duration {
     start.elapsed()
 }
 
+/// `<group>/new_sender` for another suite (the CTR+HMAC suite's key takes one more HKDF block).
+fn first_frame_of(c: &mut Criterion, suite: CipherSuite) {
+    let mut g = c.benchmark_group(format!("first_frame/{suite:?}"));
+    g.measurement_time(Duration::from_secs(4));
+    let mut senders: Vec<Keyring> = (1..=8).map(|s| ring_of(suite, s * 5000, MEMBERS)).collect();
+    g.bench_function("new_sender", |b| {
+        b.iter_custom(|iters| {
+            let mut frames: Vec<Vec<u8>> = (0..iters)
+                .map(|i| {
+                    let mut f = vec![0u8; 100];
+                    senders[(i % 8) as usize]
+                        .encrypt(i / 8, b"", &mut f)
+                        .unwrap();
+                    f
+                })
+                .collect();
+            let mut receiver = ring_of(suite, 0, MEMBERS);
+            decrypt_all(&mut receiver, &mut frames)
+        });
+    });
+    let mut receiver = ring_of(suite, 0, MEMBERS);
+    let mut known = ring_of(suite, 1, MEMBERS);
+    g.bench_function("known_sender", |b| {
+        b.iter_custom(|iters| {
+            let mut frames: Vec<Vec<u8>> = (0..iters)
+                .map(|_| {
+                    let mut f = vec![0u8; 100];
+                    known.encrypt(0, b"", &mut f).unwrap();
+                    f
+                })
+                .collect();
+            decrypt_all(&mut receiver, &mut frames)
+        });
+    });
+    g.finish();
+}
+
 fn first_frame(c: &mut Criterion) {
+    first_frame_of(c, CipherSuite::Aes128CtrHmacSha256_80);
     let mut g = c.benchmark_group("first_frame");
     g.measurement_time(Duration::from_secs(4));
     // Eight senders of the 50,000-member epoch; sender s's context k makes KID (k, s): a

@@ -1119,10 +1119,15 @@ fn open<'a>(
                 sender_index,
             });
         }
-        check_new_kid(slot, header, metadata, frame, gate)?;
-        // Authenticated under the cheap key: derive the key to install (once per KID a member
-        // really uses).
-        let mut candidate = Some(slot.deriver.derive(header.kid).map_err(Error::Sframe)?);
+        let proven = check_new_kid(slot, header, metadata, frame, gate)?;
+        // Authenticated under the cheap key: the key to install comes from the same key
+        // schedule output (only the AEAD key setup runs again), once per KID a member really
+        // uses.
+        let mut candidate = Some(
+            slot.deriver
+                .key_from_schedule(header.kid, proven.key(), proven.salt())
+                .map_err(Error::Sframe)?,
+        );
         slot.receiver
             .decrypt_with_new_key(&mut candidate, metadata, frame)
     };
@@ -1145,14 +1150,15 @@ fn open<'a>(
 /// [`UnprovenKey`]; on failure the key is cached (oldest out) and the frame refused as
 /// [`SframeError::AuthenticationFailed`](sframe_core::SframeError::AuthenticationFailed) (or
 /// [`SframeError::TruncatedFrame`](sframe_core::SframeError::TruncatedFrame) when it cannot
-/// hold a tag, without deriving anything). On success the frame is as it came.
+/// hold a tag, without deriving anything). On success the frame is as it came, and the key
+/// comes back (its bytes make the key to install).
 fn check_new_kid(
     slot: &mut EpochSlot,
     header: Header,
     metadata: &[u8],
     frame: &mut [u8],
     gate: &mut Gate<'_>,
-) -> Result<(), Error> {
+) -> Result<UnprovenKey, Error> {
     let suite = slot.deriver.suite();
     let header_len = header.len();
     let needed = header_len + suite.tag_len();
@@ -1179,7 +1185,7 @@ fn check_new_kid(
         }
     };
     if key.authenticates(header.ctr, header_len, metadata, frame, &mut slot.aad) {
-        return Ok(());
+        return Ok(key);
     }
     if let Some(stream) = gate.stream {
         gate.budget.failed(stream, gate.now);

@@ -538,6 +538,16 @@ impl UnprovenKey {
         self.kid
     }
 
+    /// `sframe_key`: the suite's `Nk` bytes.
+    pub(crate) fn key(&self) -> &[u8] {
+        self.key.get(..self.suite.key_len()).unwrap_or_default()
+    }
+
+    /// `sframe_salt`.
+    pub(crate) fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+
     /// `(sframe_key, sframe_salt)`; the key is `suite.key_len()` bytes of the first.
     #[cfg(test)]
     fn key_and_salt(&self) -> (&[u8; MAX_KEY_LEN], &[u8; NONCE_LEN]) {

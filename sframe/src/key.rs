@@ -229,6 +229,25 @@ impl KidKeyDeriver {
             key: FrameKey::from_schedule(self.backend, self.suite, &key, &salt)?,
         })
     }
+
+    /// The key of `kid` from its key schedule's output, `sframe_key` and `sframe_salt` (RFC
+    /// 9605 section 4.4.2), for a caller that has already run the schedule for it (e.g. a
+    /// cheaper check of a frame's tag) and would otherwise derive it twice. Only the AEAD key
+    /// setup runs. Bytes that are not what [`KidKeyDeriver::derive`] computes give a key under
+    /// which no genuine frame authenticates.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if `key` is not the suite's `Nk` bytes or `salt` not `Nn`, or the
+    /// backend fails.
+    pub fn key_from_schedule(&self, kid: u64, key: &[u8], salt: &[u8]) -> Result<KidKey, Error> {
+        if key.len() != self.suite.key_len() || salt.len() != NONCE_LEN {
+            return Err(Error::Crypto);
+        }
+        Ok(KidKey {
+            kid,
+            key: FrameKey::from_parts(self.backend, self.suite, key, salt)?,
+        })
+    }
 }
 
 /// The key of one KID, derived (and its AEAD key schedule run) but not installed: see
@@ -378,11 +397,20 @@ impl FrameKey {
         key: &Secret,
         salt: &Secret,
     ) -> Result<Self, Error> {
+        Self::from_parts(backend, suite, key.expose(), salt.expose())
+    }
+
+    fn from_parts(
+        backend: Backend,
+        suite: CipherSuite,
+        key: &[u8],
+        salt: &[u8],
+    ) -> Result<Self, Error> {
         let mut nonce_salt = [0u8; NONCE_LEN];
-        nonce_salt.copy_from_slice(salt.expose().get(..NONCE_LEN).ok_or(Error::Crypto)?);
+        nonce_salt.copy_from_slice(salt.get(..NONCE_LEN).ok_or(Error::Crypto)?);
         Ok(Self {
             suite,
-            aead: backend.aead_key(suite, key.expose())?,
+            aead: backend.aead_key(suite, key)?,
             salt: nonce_salt,
         })
     }

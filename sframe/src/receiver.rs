@@ -731,6 +731,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_from_a_schedule_are_the_keys_add_key_installs() {
+        for &backend in Backend::ALL {
+            for suite in CipherSuite::ALL.iter().copied() {
+                let mut s = Sender::with_backend(suite, backend);
+                s.add_key(9, b"base").unwrap();
+                let deriver = crate::key::KidKeyDeriver::new(backend, suite, b"base").unwrap();
+                let schedule = crate::key::KeySchedule::derive(backend, suite, 9, b"base").unwrap();
+                let (key, salt) = (schedule.key.expose(), schedule.salt.expose());
+                let mut r = Receiver::with_config(suite, backend, ReceiverConfig::default());
+                r.add_kid_key(deriver.key_from_schedule(9, key, salt).unwrap())
+                    .unwrap();
+                let mut f = b"x".to_vec();
+                s.encrypt(9, b"md", &mut f).unwrap();
+                assert_eq!(open(&mut r, f), Ok(b"x".to_vec()), "{suite:?}");
+                // Bytes of the wrong length are refused.
+                assert!(deriver.key_from_schedule(9, &key[1..], salt).is_err());
+                assert!(deriver.key_from_schedule(9, key, &salt[1..]).is_err());
+            }
+        }
+    }
+
+    #[test]
     fn keys_from_a_deriver_are_the_keys_add_key_installs() {
         for &backend in Backend::ALL {
             for suite in CipherSuite::ALL.iter().copied() {
