@@ -36,6 +36,16 @@ fn ring(own: u32) -> Keyring {
     ring_of(SUITE, &BASE_KEY, own)
 }
 
+/// A frame under member 1's KID for `context`, sealed with a key that is not the epoch's.
+fn forge(mallory: &mut Sender, layout: KidLayout, context: u64, size: usize) -> Vec<u8> {
+    let kid = layout.kid(context, 1, 1).unwrap();
+    mallory.add_key(kid, b"not the epoch key").unwrap();
+    let mut f = vec![0u8; size];
+    mallory.encrypt(kid, b"md", &mut f).unwrap();
+    mallory.remove_key(kid);
+    f
+}
+
 /// Without a budget for failed new-KID checks: every forgery is checked.
 fn ring_of(suite: CipherSuite, base_key: &[u8], own: u32) -> Keyring {
     let mut config = KeyringConfig::new(suite);
@@ -221,12 +231,7 @@ fn forged_suites(c: &mut Criterion) {
                         iters,
                         || {
                             context += 1;
-                            let kid = layout.kid(context, 1, 1).unwrap();
-                            mallory.add_key(kid, b"not the epoch key").unwrap();
-                            let mut f = vec![0u8; size];
-                            mallory.encrypt(kid, b"md", &mut f).unwrap();
-                            mallory.remove_key(kid);
-                            f
+                            forge(&mut mallory, layout, context, size)
                         },
                         |f| {
                             assert!(receiver.decrypt(Duration::ZERO, 0, b"md", f).is_err());
@@ -242,12 +247,7 @@ fn forged_suites(c: &mut Criterion) {
                         iters,
                         || {
                             context += 1;
-                            let kid = layout.kid(context, 1, 1).unwrap();
-                            mallory.add_key(kid, b"not the epoch key").unwrap();
-                            let mut f = vec![0u8; size];
-                            mallory.encrypt(kid, b"md", &mut f).unwrap();
-                            mallory.remove_key(kid);
-                            f
+                            forge(&mut mallory, layout, context, size)
                         },
                         |f| {
                             assert!(flooded.decrypt(Duration::ZERO, 0, b"md", f).is_err());
