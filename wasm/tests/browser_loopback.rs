@@ -100,18 +100,7 @@ fn hex(v: &Value) -> Vec<u8> {
 
 /// node, chromium and the wasm module, or `None` (skipped with the reason outside CI).
 fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let Some(node) = support::node() else {
-        return support::available("node", false, "apt-get install nodejs")
-            .map(|()| unreachable!());
-    };
-    let Some(chromium) = support::chromium() else {
-        return support::available("chromium", false, "apt-get install chromium")
-            .map(|()| unreachable!());
-    };
-    let puppeteer = support::workspace().join("wasm/node/node_modules/puppeteer-core");
-    support::available("puppeteer-core", puppeteer.is_dir(), "npm ci in wasm/node")?;
-    let module = support::wasm_module_or_skip()?;
-    Some((node, chromium, module))
+    support::browser_tools()
 }
 
 #[test]

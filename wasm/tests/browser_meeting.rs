@@ -43,14 +43,6 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// node, chromium, ffmpeg and the wasm module, or `None` (skipped with the reason outside CI).
 fn tools() -> Option<(PathBuf, PathBuf, PathBuf, PathBuf)> {
-    let Some(node) = support::node() else {
-        return support::available("node", false, "apt-get install nodejs")
-            .map(|()| unreachable!());
-    };
-    let Some(chromium) = support::chromium() else {
-        return support::available("chromium", false, "apt-get install chromium")
-            .map(|()| unreachable!());
-    };
     // ffmpeg takes `-version`, not `--version`.
     let ffmpeg_runs = Command::new("ffmpeg")
         .arg("-version")
@@ -60,9 +52,7 @@ fn tools() -> Option<(PathBuf, PathBuf, PathBuf, PathBuf)> {
         return support::available("ffmpeg", false, "apt-get install ffmpeg")
             .map(|()| unreachable!());
     };
-    let puppeteer = support::workspace().join("wasm/node/node_modules/puppeteer-core");
-    support::available("puppeteer-core", puppeteer.is_dir(), "npm ci in wasm/node")?;
-    let module = support::wasm_module_or_skip()?;
+    let (node, chromium, module) = support::browser_tools()?;
     Some((node, chromium, ffmpeg, module))
 }
 

@@ -191,3 +191,18 @@ pub fn assert_no_drops(worker: &serde_json::Value, sender: &str, receiver: &str)
         assert_eq!(t["dropped"], none, "{name} dropped frames");
     }
 }
+
+/// What the Chromium tests need: node, chromium and the wasm module (and puppeteer-core in
+/// wasm/node), or `None`: skipped with the reason outside CI, a failure under CI.
+pub fn browser_tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let Some(node) = node() else {
+        return available("node", false, "apt-get install nodejs").map(|()| unreachable!());
+    };
+    let Some(chromium) = chromium() else {
+        return available("chromium", false, "apt-get install chromium").map(|()| unreachable!());
+    };
+    let puppeteer = workspace().join("wasm/node/node_modules/puppeteer-core");
+    available("puppeteer-core", puppeteer.is_dir(), "npm ci in wasm/node")?;
+    let module = wasm_module_or_skip()?;
+    Some((node, chromium, module))
+}
