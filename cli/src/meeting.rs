@@ -90,6 +90,11 @@ pub struct MeetingArgs {
     #[arg(long, value_name = "N")]
     video_last_n: Option<usize>,
 
+    /// Senders leave out audio frames of silence, sending one per 400 ms (Opus DTX)
+    /// [default: off up to 100 participants, else on]
+    #[arg(long, value_name = "BOOL")]
+    dtx: Option<bool>,
+
     /// Simulated seconds of media (then 3 s for the last packets and commits)
     #[arg(long, value_name = "SECONDS", default_value_t = 20.0,
           value_parser = bounded(0.5, 600.0, "seconds"))]
@@ -205,6 +210,7 @@ fn config(args: &MeetingArgs) -> Config {
             video_last_n: args.video_last_n.or(auto.video_last_n),
             ..auto
         },
+        dtx: args.dtx.unwrap_or(Config::default_dtx(args.participants)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the SFU forwards to whom: the audio of the few loudest speakers, the video of the last
 //! few who spoke, every frame whole (see [`ForwardingConfig`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::sfu::ParticipantId;
@@ -44,6 +44,16 @@ pub enum MediaKind {
 /// decided): receivers see consecutive sequence numbers, and their reorder window never waits
 /// for, or resynchronises over, what was held. This is exact as long as a frame's first packet
 /// does not overtake packets of the frame before it.
+///
+/// **Upstream pause.** With `video_last_n` set, a video source that the policy forwards to
+/// nobody is wasted work for its sender, its uplink and the SFU. The SFU says so through
+/// [`Sfu::poll_demand`](crate::Sfu::poll_demand): a [`SourceDemand`] with `wanted: false`
+/// when a video source leaves the selection (or is declared outside it), and `wanted: true`
+/// when it enters it. The application carries it to the sender (over its data channel or
+/// signalling; what LiveKit calls dynacast and Jitsi sender video constraints), which stops
+/// encoding that video and, on resume, starts again with a key frame. A paused sender that
+/// sends anyway is simply held back, as before. Audio is never paused: the policy ranks
+/// speakers by their audio levels, so silent senders keep sending (sparsely, with Opus DTX).
 ///
 /// [`ForwardingConfig::forward_all`] (the default) keeps the SFU forwarding everything; the
 /// counters still say what went to whom.
@@ -187,6 +197,18 @@ impl ForwardingStats {
     }
 }
 
+/// Whether anyone is forwarded a source, as it changes: see [`Sfu::poll_demand`](crate::Sfu::poll_demand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceDemand {
+    /// The participant sending the source.
+    pub participant: ParticipantId,
+    /// The source.
+    pub ssrc: u32,
+    /// `false`: the policy forwards the source to nobody, so its sender may stop sending it;
+    /// `true`: it forwards the source again from its next frame, which should be a key frame.
+    pub wanted: bool,
+}
+
 /// The policy's decision on one packet, the same for every receiver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Verdict {
@@ -216,6 +238,8 @@ struct Source {
     floor: Option<u32>,
     /// Packets held back from everyone so far (wrapping, as sequence numbers do).
     removed: u16,
+    /// What the last [`SourceDemand`] said (a source starts wanted).
+    wanted: bool,
 }
 
 impl Source {
@@ -287,6 +311,10 @@ pub(crate) struct Policy {
     video: Vec<ParticipantId>,
     next_ranking: Option<Duration>,
     ranking: Vec<(u64, ParticipantId)>,
+    /// The video selection before the last ranking.
+    previous_video: Vec<ParticipantId>,
+    /// Changes of demand not polled yet.
+    demand: VecDeque<SourceDemand>,
 }
 
 impl Policy {
@@ -299,6 +327,8 @@ impl Policy {
             video: Vec::new(),
             next_ranking: None,
             ranking: Vec::new(),
+            previous_video: Vec::new(),
+            demand: VecDeque::new(),
         }
     }
 
@@ -307,6 +337,7 @@ impl Policy {
     }
 
     pub(crate) fn set_source(&mut self, ssrc: u32, owner: ParticipantId, kind: MediaKind) {
+        let wanted = self.wanted(owner, kind);
         self.sources.insert(
             ssrc,
             Source {
@@ -315,14 +346,58 @@ impl Policy {
                 frames: [None; REMEMBERED_FRAMES],
                 floor: None,
                 removed: 0,
+                wanted,
             },
         );
         if kind == MediaKind::Audio {
             self.speakers.entry(owner).or_default();
         }
+        if !wanted {
+            self.demand.push_back(SourceDemand {
+                participant: owner,
+                ssrc,
+                wanted,
+            });
+        }
+    }
+
+    /// Whether the policy forwards `owner`'s source of `kind` to anyone now: audio always
+    /// (its levels are what the ranking reads), video when it is not limited or `owner` is
+    /// among the last speakers.
+    fn wanted(&self, owner: ParticipantId, kind: MediaKind) -> bool {
+        kind == MediaKind::Audio
+            || self.config.video_last_n.is_none()
+            || self.video.contains(&owner)
+    }
+
+    /// The next change of demand.
+    pub(crate) fn poll_demand(&mut self) -> Option<SourceDemand> {
+        self.demand.pop_front()
+    }
+
+    /// Queues a [`SourceDemand`] for every video source whose owner entered or left the
+    /// video selection, in SSRC order.
+    fn video_demand_changed(&mut self) {
+        let start = self.demand.len();
+        for (&ssrc, source) in &mut self.sources {
+            if source.kind != MediaKind::Video {
+                continue;
+            }
+            let wanted = self.video.contains(&source.owner);
+            if wanted != source.wanted {
+                source.wanted = wanted;
+                self.demand.push_back(SourceDemand {
+                    participant: source.owner,
+                    ssrc,
+                    wanted,
+                });
+            }
+        }
+        self.demand.make_contiguous()[start..].sort_unstable_by_key(|d| d.ssrc);
     }
 
     pub(crate) fn remove_participant(&mut self, id: ParticipantId) {
+        self.demand.retain(|d| d.participant != id);
         self.sources.retain(|_, s| s.owner != id);
         self.speakers.remove(&id);
         self.audio.retain(|p| *p != id);
@@ -409,10 +484,17 @@ impl Policy {
         self.audio
             .extend(self.ranking.iter().take(k).map(|&(_, id)| id));
         if let Some(&(_, dominant)) = self.ranking.first() {
+            self.previous_video.clear();
+            self.previous_video.extend_from_slice(&self.video);
             self.video.retain(|p| *p != dominant);
             self.video.insert(0, dominant);
             self.video
                 .truncate(self.config.video_last_n.unwrap_or(usize::MAX));
+            let same = self.previous_video.len() == self.video.len()
+                && self.video.iter().all(|p| self.previous_video.contains(p));
+            if self.config.video_last_n.is_some() && !same {
+                self.video_demand_changed();
+            }
         }
     }
 
@@ -438,6 +520,7 @@ mod tests {
             frames: [None; REMEMBERED_FRAMES],
             floor: None,
             removed: 0,
+            wanted: true,
         }
     }
 

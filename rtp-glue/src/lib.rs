@@ -120,7 +120,9 @@ pub use depacketizer::DepacketizerConfig;
 pub use descriptor::{Descriptor, Origin};
 pub use endpoint::{MediaEndpoint, Output};
 pub use error::{RtpError, SframeRtpError, SrtpError};
-pub use forwarding::{Counted, ForwardingConfig, ForwardingStats, HoldReason, MediaKind};
+pub use forwarding::{
+    Counted, ForwardingConfig, ForwardingStats, HoldReason, MediaKind, SourceDemand,
+};
 pub use keys::{SSRC_KEY_LABEL, ssrc_base_key, ssrc_base_key_with};
 pub use media_receiver::{
     DroppedMedia, FrameDrop, FrameKind, FramePlace, MediaFrame, MediaReceiver, MediaReceiverConfig,

@@ -27,7 +27,9 @@ use bytes::Bytes;
 use crate::audio_level::AudioLevel;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, RtpError, SrtpError};
-use crate::forwarding::{ForwardingConfig, ForwardingStats, MediaKind, Policy, Verdict};
+use crate::forwarding::{
+    ForwardingConfig, ForwardingStats, MediaKind, Policy, SourceDemand, Verdict,
+};
 use crate::rtp_view::{FIXED_HEADER_LEN, RtpView, rewrite_header};
 use crate::srtp::SrtpTransform;
 
@@ -368,6 +370,15 @@ impl Sfu {
     /// source's next frame.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.policy.handle_timeout(now);
+    }
+
+    /// The next change in whether the policy forwards a source to anyone, for the
+    /// application to carry to its sender ([`ForwardingConfig`]'s upstream pause). Changes
+    /// come from [`Sfu::set_source_kind`] (a video source declared outside the selection) and
+    /// [`Sfu::handle_timeout`] (a new ranking); only video is ever paused, and never when
+    /// video is not limited.
+    pub fn poll_demand(&mut self) -> Option<SourceDemand> {
+        self.policy.poll_demand()
     }
 
     /// The participants whose audio is forwarded, loudest first (empty when audio is not

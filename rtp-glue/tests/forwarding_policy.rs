@@ -519,3 +519,62 @@ fn forward_all_forwards_everything_and_counts_it() {
     e.check_counts(&m);
     e.check_whole(|ssrc| if ssrc % 10 == 1 { 1 } else { 3 });
 }
+
+/// Upstream pause: the SFU tells each sender whether anyone is forwarded its video. Every
+/// change comes once (a source's demands alternate), and after any stretch of the meeting the
+/// sources the demands call wanted are exactly the video of the current selection.
+#[test]
+fn demand_pauses_exactly_the_video_nobody_is_forwarded() {
+    let mut m = meeting(ForwardingConfig::speakers(1, 2, LEVEL_ID), &IDS);
+    // Declared before anyone spoke: every video source is paused, no audio source ever is.
+    let mut wanted: BTreeMap<u32, bool> = BTreeMap::new();
+    let mut changes = 0;
+    let drain = |sfu: &mut Sfu, wanted: &mut BTreeMap<u32, bool>, changes: &mut u32| {
+        while let Some(d) = sfu.poll_demand() {
+            assert_eq!(d.ssrc, video(d.participant), "only video is paused: {d:?}");
+            let before = wanted.insert(d.ssrc, d.wanted).unwrap_or(true);
+            assert_ne!(before, d.wanted, "a demand repeated: {d:?}");
+            *changes += 1;
+        }
+    };
+    drain(&mut m.sfu, &mut wanted, &mut changes);
+    assert_eq!(changes, 6);
+    assert!(wanted.values().all(|w| !w));
+    for chunk in 0..15 {
+        run(&mut m, chunk * 10..chunk * 10 + 10, 3000, rotating);
+        drain(&mut m.sfu, &mut wanted, &mut changes);
+        let selected: BTreeSet<u32> = m.sfu.video_selection().iter().map(|&p| video(p)).collect();
+        let resumed: BTreeSet<u32> = wanted
+            .iter()
+            .filter(|(_, w)| **w)
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(resumed, selected, "after step {}", chunk * 10 + 10);
+    }
+    // The speaker rotated every 120 ms: sources were paused and resumed many times.
+    assert!(changes > 20, "{changes}");
+
+    // A participant who leaves takes its queued demands with it.
+    m.sfu.handle_timeout(Duration::from_secs(100));
+    m.sfu.remove_participant(6);
+    while let Some(d) = m.sfu.poll_demand() {
+        assert_ne!(d.participant, 6);
+    }
+}
+
+#[test]
+fn forwarding_everything_pauses_nothing() {
+    let mut m = meeting(ForwardingConfig::forward_all(), &IDS);
+    run(&mut m, 0..40, 3000, rotating);
+    assert_eq!(m.sfu.poll_demand(), None);
+    // Audio limited, video not: still nothing to pause.
+    let mut m = meeting(
+        ForwardingConfig {
+            video_last_n: None,
+            ..ForwardingConfig::speakers(1, 2, LEVEL_ID)
+        },
+        &IDS,
+    );
+    run(&mut m, 0..40, 3000, rotating);
+    assert_eq!(m.sfu.poll_demand(), None);
+}

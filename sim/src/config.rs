@@ -27,6 +27,9 @@ pub const LINGER_US: u64 = 2_000_000;
 pub const ACK_DELAY_US: u64 = 100_000;
 /// KID epoch bits (E).
 pub const EPOCH_BITS: u8 = 4;
+/// A silent sender with [`Config::dtx`] sends one audio frame this often (Opus DTX's
+/// comfort-noise updates come every 400 ms).
+pub const DTX_INTERVAL_US: u64 = 400_000;
 /// The largest group.
 pub const MAX_GROUP: u32 = 2_000;
 
@@ -65,6 +68,10 @@ pub struct Config {
     pub seed: u64,
     /// What the SFU forwards to whom ([`Config::default_forwarding`] by default).
     pub forwarding: ForwardingConfig,
+    /// Audio discontinuous transmission, as Opus DTX does it: a sender whose audio is silence
+    /// (its RFC 6464 voice bit clear) sends one frame per [`DTX_INTERVAL_US`] instead of one
+    /// per 20 ms ([`Config::default_dtx`] by default).
+    pub dtx: bool,
 }
 
 impl Config {
@@ -100,6 +107,15 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Whether senders use audio DTX in a meeting of `participants` when the caller does not
+    /// say: above [`FORWARD_ALL_UP_TO`] participants, as clients do in large meetings (the
+    /// default run, every frame to everyone, keeps sending every audio frame).
+    pub const fn default_dtx(participants: u32) -> bool {
+        participants > FORWARD_ALL_UP_TO
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -121,6 +137,7 @@ impl Default for Config {
             grace_us: 500_000,
             seed: 1,
             forwarding: Self::default_forwarding(10),
+            dtx: Self::default_dtx(10),
         }
     }
 }

@@ -59,6 +59,7 @@
 
 mod cause;
 mod config;
+mod cost;
 mod error;
 mod ledger;
 mod link;
@@ -79,6 +80,7 @@ pub use config::{
     ACK_DELAY_US, AUDIO_LEVEL_ID, BATCH_PER_MEMBER_US, BATCH_US, Config, EPOCH_BITS,
     FORWARD_ALL_UP_TO, LINGER_US, MAX_GROUP, MTU, SRTP_PROFILE, batch_interval_us,
 };
+pub use cost::Reference;
 pub use error::{MediaError, MlsStep, SimError};
 pub use ledger::{
     CANARY, Dropped, Entitlements, FrameRecord, Ledger, Outcomes, Person, Pid, Tally,
@@ -86,11 +88,11 @@ pub use ledger::{
 };
 pub use link::{Link, LinkConfig, LinkStats, Transit};
 pub use media::InboundStats;
-pub use meeting::{KeyringLog, Meeting, Progress, SfuSeen};
+pub use meeting::{KeyringLog, Meeting, Progress, Sending, SfuSeen};
 pub use meter::{CryptoMeters, Meter};
 pub use report::{
-    ConfigView, CryptoView, ForwardingView, KeyringView, LinkView, MeetingView, NetworkView,
-    ParticipantView, Report, SfuView, StageView, SwitchLatency, Totals,
+    ConfigView, CostView, CryptoView, ForwardingView, KeyringView, LinkView, MeetingView,
+    NetworkView, ParticipantView, Report, SfuView, StageView, SwitchLatency, Totals,
 };
 pub use rng::Rng;
 pub use schedule::Schedule;

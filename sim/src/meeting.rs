@@ -12,7 +12,7 @@ use sframe_mls::{
 };
 use sframe_rtp::{ForwardingStats, MediaKind, Sfu, SfuOutput, SrtpContext, SrtpKeys};
 
-use crate::config::{Config, EPOCH_BITS, MTU, SRTP_PROFILE};
+use crate::config::{Config, DTX_INTERVAL_US, EPOCH_BITS, MTU, SRTP_PROFILE};
 use crate::error::{MlsStep, SimError};
 use crate::ledger::{Ledger, Pid};
 use crate::link::{Link, LinkStats};
@@ -45,13 +45,35 @@ pub(crate) enum Ev {
     Tick,
     Request,
     Commit,
-    Mls { to: Pid, msg: usize },
-    Ack { to: Pid, from_leaf: u32, epoch: u64 },
+    Mls {
+        to: Pid,
+        msg: usize,
+    },
+    Ack {
+        to: Pid,
+        from_leaf: u32,
+        epoch: u64,
+    },
     Audio(Pid),
-    Video { pid: Pid, n: u64, start: u64 },
-    AtSfu { from: Pid, packet: Vec<u8> },
-    AtParticipant { to: Pid, packet: Vec<u8> },
+    Video {
+        pid: Pid,
+        n: u64,
+        start: u64,
+    },
+    AtSfu {
+        from: Pid,
+        packet: Vec<u8>,
+    },
+    AtParticipant {
+        to: Pid,
+        packet: Vec<u8>,
+    },
     Kick(Pid),
+    /// The SFU's word that someone (or nobody) is forwarded `pid`'s video reaches it.
+    Demand {
+        pid: Pid,
+        wanted: bool,
+    },
 }
 
 pub(crate) enum Msg {
@@ -98,6 +120,30 @@ pub(crate) struct Participant {
     pub(crate) audio_base: u32,
     pub(crate) video_base: u32,
     pub(crate) log: KeyringLog,
+    /// The SFU forwards its video to nobody: it stops encoding it.
+    pub(crate) video_paused: bool,
+    /// Its next video frame is a key frame (the SFU resumed its video).
+    pub(crate) key_frame_due: bool,
+    /// When it last sent an audio frame (for DTX).
+    pub(crate) last_audio_us: Option<u64>,
+}
+
+/// What senders sent, and what they did not because nobody would receive it or it was
+/// silence.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sending {
+    /// Audio frames sent.
+    pub audio_sent: u64,
+    /// Video frames sent.
+    pub video_sent: u64,
+    /// Video frames not encoded while the SFU forwarded the sender's video to nobody.
+    pub video_paused: u64,
+    /// Audio frames of silence left out by DTX.
+    pub audio_dtx: u64,
+    /// Key frames sent because the SFU resumed a paused video.
+    pub key_frames_on_resume: u64,
+    /// Demands the SFU sent (pauses and resumes).
+    pub demands: u64,
 }
 
 /// What the SFU saw.
@@ -165,6 +211,7 @@ pub struct Meeting {
     pub(crate) forwarding_gone: Vec<ForwardingStats>,
     /// The SFU's output buffers, reused for every packet.
     pub(crate) sfu_out: SfuOutput,
+    pub(crate) sending_counts: Sending,
 }
 
 impl core::fmt::Debug for Meeting {
@@ -220,6 +267,7 @@ impl Meeting {
             floor: Floor::new(config.seed),
             forwarding_gone: Vec::new(),
             sfu_out: SfuOutput::new(),
+            sending_counts: Sending::default(),
             config,
         })
     }
@@ -299,6 +347,9 @@ impl Meeting {
             audio_base: self.rng.next_u64() as u32,
             video_base: self.rng.next_u64() as u32,
             log: KeyringLog::default(),
+            video_paused: false,
+            key_frame_due: false,
+            last_audio_us: None,
         });
         Ok(pid)
     }
@@ -329,7 +380,23 @@ impl Meeting {
                 .map_err(rtp)?;
         }
         self.ledger.people[pid].admitted_at = Some(t);
+        self.carry_demand(t);
         Ok(())
+    }
+
+    /// Carries the SFU's changes of demand to their senders (over the signalling channel,
+    /// one link delay away).
+    pub(crate) fn carry_demand(&mut self, t: u64) {
+        while let Some(d) = self.sfu.poll_demand() {
+            self.sending_counts.demands += 1;
+            self.schedule.at(
+                t + self.config.link.delay_us,
+                Ev::Demand {
+                    pid: d.participant as Pid,
+                    wanted: d.wanted,
+                },
+            );
+        }
     }
 
     /// Runs the meeting; `progress` is called every simulated 100 ms.
@@ -398,6 +465,7 @@ impl Meeting {
         match ev {
             Ev::Tick => {
                 self.sfu.handle_timeout(at(t));
+                self.carry_demand(t);
                 for pid in 0..self.people.len() {
                     if self.ledger.people[pid].admitted_at.is_some() {
                         self.people[pid].member.keyring_mut().handle_timeout(at(t));
@@ -429,18 +497,37 @@ impl Meeting {
                     let people = self.people.len();
                     let sending = |p: Pid| self.people[p].sending;
                     let level = self.floor.level(pid, t, people, &sending);
-                    self.send(pid, Kind::Audio, AUDIO_BYTES, Some(level), t)?;
+                    let p = &mut self.people[pid];
+                    let silence_due = p
+                        .last_audio_us
+                        .is_none_or(|last| t >= last + DTX_INTERVAL_US);
+                    if self.config.dtx && !level.voice() && !silence_due {
+                        self.sending_counts.audio_dtx += 1;
+                    } else {
+                        p.last_audio_us = Some(t);
+                        self.sending_counts.audio_sent += 1;
+                        self.send(pid, Kind::Audio, AUDIO_BYTES, Some(level), t)?;
+                    }
                     self.schedule.at(t + AUDIO_US, Ev::Audio(pid));
                 }
             }
             Ev::Video { pid, n, start } => {
                 if self.people[pid].sending && t < self.end_us() {
-                    let len = if n.is_multiple_of(KEY_FRAME_EVERY) {
-                        KEY_FRAME_BYTES
+                    let p = &mut self.people[pid];
+                    if p.video_paused {
+                        self.sending_counts.video_paused += 1;
                     } else {
-                        self.rng.between(VIDEO_BYTES.0, VIDEO_BYTES.1) as usize
-                    };
-                    self.send(pid, Kind::Video, len, None, t)?;
+                        let len = if std::mem::take(&mut p.key_frame_due) {
+                            self.sending_counts.key_frames_on_resume += 1;
+                            KEY_FRAME_BYTES
+                        } else if n.is_multiple_of(KEY_FRAME_EVERY) {
+                            KEY_FRAME_BYTES
+                        } else {
+                            self.rng.between(VIDEO_BYTES.0, VIDEO_BYTES.1) as usize
+                        };
+                        self.sending_counts.video_sent += 1;
+                        self.send(pid, Kind::Video, len, None, t)?;
+                    }
                     let next = start + (n + 1) * 1_000_000 / VIDEO_FPS;
                     self.schedule.at(
                         next,
@@ -458,6 +545,13 @@ impl Meeting {
                 p.inbound
                     .receive(at(t), p.member.keyring_mut(), &mut packet, &mut self.meters);
                 self.drain(to, t);
+            }
+            Ev::Demand { pid, wanted } => {
+                let p = &mut self.people[pid];
+                if p.video_paused == wanted {
+                    p.video_paused = !wanted;
+                    p.key_frame_due = wanted;
+                }
             }
             Ev::Kick(pid) => {
                 if let Some(s) = self.sfu.forwarding_stats(pid as u32) {
@@ -489,6 +583,11 @@ impl Meeting {
     /// What the SFU saw.
     pub fn sfu_seen(&self) -> &SfuSeen {
         &self.sfu_seen
+    }
+
+    /// What senders sent and left out: video nobody was forwarded, audio silence under DTX.
+    pub fn sending_counts(&self) -> Sending {
+        self.sending_counts
     }
 
     /// Per participant: the keyring log, SRTP counters and the final security code.

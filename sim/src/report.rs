@@ -7,6 +7,7 @@ use serde::Serialize;
 use sframe_rtp::{Mode, SrtpProfile};
 
 use crate::config::{EPOCH_BITS, LINGER_US, MTU, SRTP_PROFILE, batch_interval_us};
+use crate::cost::Reference;
 use crate::ledger::{Dropped, Person, Tally};
 use crate::link::LinkStats;
 use crate::media::InboundStats;
@@ -39,6 +40,9 @@ pub struct Report {
     pub sfu: SfuView,
     /// CPU time of the crypto path, and wall time.
     pub crypto: CryptoView,
+    /// Media time per delivered frame against the receiving crypto alone (`None` when the
+    /// caller gave no wall time).
+    pub cost: Option<CostView>,
 }
 
 /// The configuration, in the units a person reads.
@@ -260,6 +264,49 @@ pub struct ForwardingView {
     pub video_held_not_recent_speaker: u64,
     /// Packets held back because their frame's decision was forgotten (heavy reordering).
     pub packets_held_stale: u64,
+    /// Audio frames senders sent.
+    pub audio_sent: u64,
+    /// Video frames senders sent.
+    pub video_sent: u64,
+    /// Changes of demand the SFU sent to senders: pauses and resumes of video it forwarded
+    /// to nobody.
+    pub demands: u64,
+    /// Video frames their senders did not encode: the SFU had paused their video.
+    pub video_not_sent_paused: u64,
+    /// Key frames sent first when the SFU resumed a video.
+    pub key_frames_on_resume: u64,
+    /// Audio frames of silence their senders left out (DTX).
+    pub audio_not_sent_dtx: u64,
+}
+
+/// What the media part of the run cost per frame a receiver decrypted, against the
+/// receiving crypto alone (the core's SFrame decrypt and SRTP unprotect, measured in the same
+/// process right after the meeting, at the meeting's call counts and mean sizes:
+/// [`Reference`]).
+#[derive(Debug, Serialize)]
+pub struct CostView {
+    /// Frames receivers decrypted.
+    pub delivered_frames: u64,
+    /// The wall time outside MLS, per delivered frame, in microseconds.
+    pub media_us_per_frame: f64,
+    /// Of it, per delivered frame: the receivers' SFrame decrypt.
+    pub sframe_decrypt_us: f64,
+    /// ... the receivers' SRTP unprotect and depacketizing.
+    pub srtp_unprotect_us: f64,
+    /// ... the SFU's SRTP, both ways (one protect per receiver of each packet).
+    pub sfu_us: f64,
+    /// ... the senders' SFrame encrypt, packetizing and SRTP protect.
+    pub senders_us: f64,
+    /// ... the rest: the simulation's clock and links, the ledger, copies of packets.
+    pub rest_us: f64,
+    /// The core's SFrame decrypt, alone, per call, at the meeting's mean frame size.
+    pub reference_decrypt_ns: f64,
+    /// SRTP unprotect, alone, per call, at the meeting's mean packet size.
+    pub reference_unprotect_ns: f64,
+    /// Their sum over the meeting's decrypt and unprotect calls, per delivered frame.
+    pub reference_us_per_frame: f64,
+    /// `media_us_per_frame / reference_us_per_frame`.
+    pub ratio: f64,
 }
 
 /// One stage of the crypto path.
@@ -360,6 +407,8 @@ impl Report {
         let people = people(m, &mut violations);
         let meeting = meeting_view(m, &people, &mut violations);
         sfu_checks(m, &mut violations);
+        let cost =
+            (wall_seconds > 0.0).then(|| cost_view(m, wall_seconds, people.totals.decrypted));
         Report {
             ok: violations.count == 0,
             violation_count: violations.count,
@@ -374,7 +423,42 @@ impl Report {
             },
             sfu: sfu_view(m),
             crypto: crypto_view(m, wall_seconds),
+            cost,
         }
+    }
+}
+
+fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
+    let k = &m.meters;
+    let per_frame_us = |nanos: u64| nanos as f64 / 1e3 / delivered.max(1) as f64;
+    let media_nanos = ((wall_seconds * 1e9) as u64).saturating_sub(m.mls_nanos);
+    let metered = [
+        k.sframe_decrypt.nanos,
+        k.srtp_unprotect.nanos,
+        k.sfu_srtp.nanos,
+        k.sframe_encrypt.nanos + k.srtp_protect.nanos,
+    ];
+    let reference = Reference::for_meters(m.config.suite, SRTP_PROFILE, k);
+    let reference_nanos = reference.sframe_decrypt_ns * k.sframe_decrypt.calls as f64
+        + reference.srtp_unprotect_ns * k.srtp_unprotect.calls as f64;
+    let reference_us = reference_nanos / 1e3 / delivered.max(1) as f64;
+    let media_us = per_frame_us(media_nanos);
+    CostView {
+        delivered_frames: delivered,
+        media_us_per_frame: media_us,
+        sframe_decrypt_us: per_frame_us(metered[0]),
+        srtp_unprotect_us: per_frame_us(metered[1]),
+        sfu_us: per_frame_us(metered[2]),
+        senders_us: per_frame_us(metered[3]),
+        rest_us: per_frame_us(media_nanos.saturating_sub(metered.iter().sum())),
+        reference_decrypt_ns: reference.sframe_decrypt_ns,
+        reference_unprotect_ns: reference.srtp_unprotect_ns,
+        reference_us_per_frame: reference_us,
+        ratio: if reference_us > 0.0 {
+            media_us / reference_us
+        } else {
+            f64::INFINITY
+        },
     }
 }
 
@@ -579,6 +663,13 @@ fn forwarding_view(m: &Meeting) -> ForwardingView {
         v.video_held_not_recent_speaker += s.held_not_recent_speaker.frames;
         v.packets_held_stale += s.held_stale.packets;
     }
+    let u = m.sending_counts();
+    v.audio_sent = u.audio_sent;
+    v.video_sent = u.video_sent;
+    v.demands = u.demands;
+    v.video_not_sent_paused = u.video_paused;
+    v.key_frames_on_resume = u.key_frames_on_resume;
+    v.audio_not_sent_dtx = u.audio_dtx;
     v
 }
 
