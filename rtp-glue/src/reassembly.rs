@@ -157,6 +157,9 @@ pub enum Pushed {
 pub struct Reassembler {
     config: ReassemblyConfig,
     slots: Vec<Option<(u64, Fragment)>>,
+    /// One bit per slot: it holds a fragment. Read before a slot is, so that the window
+    /// passing over empty slots (most of them, once frames complete) touches only this.
+    occupied: Vec<u64>,
     seen: Vec<u64>,
     highest: Option<u64>,
     lowest_received: u64,
@@ -187,6 +190,7 @@ impl Reassembler {
                 ..config
             },
             slots: vec![None; window],
+            occupied: vec![0; window.div_ceil(64)],
             seen: vec![0; window.div_ceil(64)],
             highest: None,
             lowest_received: 0,
@@ -238,8 +242,28 @@ impl Reassembler {
         }
     }
 
+    fn occupied(&self, i: usize) -> bool {
+        self.occupied
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
+    fn set_occupied(&mut self, i: usize, on: bool) {
+        if let Some(w) = self.occupied.get_mut(i / 64) {
+            if on {
+                *w |= 1 << (i % 64);
+            } else {
+                *w &= !(1 << (i % 64));
+            }
+        }
+    }
+
     fn slot(&self, ext: u64) -> Option<&Fragment> {
-        match self.slots.get(self.index(ext)) {
+        let i = self.index(ext);
+        if !self.occupied(i) {
+            return None;
+        }
+        match self.slots.get(i) {
             Some(Some((e, f))) if *e == ext => Some(f),
             _ => None,
         }
@@ -247,9 +271,13 @@ impl Reassembler {
 
     fn take(&mut self, ext: u64) -> Option<Fragment> {
         let i = self.index(ext);
+        if !self.occupied(i) {
+            return None;
+        }
         let slot = self.slots.get_mut(i)?;
         if slot.as_ref().is_some_and(|(e, _)| *e == ext) {
             let (_, f) = slot.take()?;
+            self.set_occupied(i, false);
             self.pending_bytes = self.pending_bytes.saturating_sub(f.memory);
             Some(f)
         } else {
@@ -345,6 +373,7 @@ impl Reassembler {
         let i = self.index(ext);
         if let Some(slot) = self.slots.get_mut(i) {
             *slot = Some((ext, fragment));
+            self.set_occupied(i, true);
         }
         self.enforce_memory_bound(ext);
         match self.find_run(ext) {

@@ -74,7 +74,9 @@ fn sframe_decrypt_ns(suite: CipherSuite, frame_len: usize) -> f64 {
     }
     let header = sender.header_len(kid).unwrap_or(0);
     let plaintext = frame_len.saturating_sub(header + suite.tag_len()).max(1);
-    let mut frames = vec![Vec::with_capacity(frame_len + 32); BATCH];
+    let mut frames: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| Vec::with_capacity(frame_len + 32))
+        .collect();
     fastest(|| {
         for f in &mut frames {
             f.clear();
@@ -109,7 +111,9 @@ fn srtp_unprotect_ns(profile: SrtpProfile, packet_len: usize) -> f64 {
     };
     receiver.allow_ssrc(SSRC);
     let rtp_len = packet_len.saturating_sub(profile.overhead()).max(13);
-    let mut packets = vec![Vec::with_capacity(rtp_len + profile.overhead()); BATCH];
+    let mut packets: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| Vec::with_capacity(rtp_len + profile.overhead()))
+        .collect();
     let mut seq: u16 = 0;
     fastest(|| {
         for p in &mut packets {

@@ -247,12 +247,14 @@ impl core::fmt::Debug for Inbound {
 impl Inbound {
     /// A receiver for up to `max_streams` SSRCs.
     pub(crate) fn new(srtp: Box<dyn SrtpTransform>, max_streams: usize) -> Self {
-        // 512 packets of reordering per stream: far beyond what the simulated links do (at
-        // most 0.5 s of jitter), at half the default's memory per stream.
+        // 128 packets of reordering per stream: over 1 s of video at the simulation's rates
+        // (about 90 packets/s), twice the largest spread of delays a link can have (0.54 s),
+        // at an eighth of the default's memory per stream (a receiver of a large meeting
+        // meets tens of streams as speakers change).
         let config = MediaReceiverConfig {
             depacketizer: DepacketizerConfig {
                 reassembly: ReassemblyConfig {
-                    window: 512,
+                    window: 128,
                     ..ReassemblyConfig::default()
                 },
                 max_streams,

@@ -212,6 +212,33 @@ pub struct Meeting {
     /// The SFU's output buffers, reused for every packet.
     pub(crate) sfu_out: SfuOutput,
     pub(crate) sending_counts: Sending,
+    /// Buffers of packets delivered, for the next packets on the links.
+    pub(crate) packets: PacketPool,
+}
+
+/// Packet buffers to reuse: every copy of a packet on a link is one, and the simulation
+/// forwards each packet to many receivers.
+#[derive(Debug, Default)]
+pub(crate) struct PacketPool(Vec<Vec<u8>>);
+
+impl PacketPool {
+    /// At most this many idle buffers are kept.
+    const MAX_IDLE: usize = 4096;
+
+    /// A buffer holding a copy of `bytes`.
+    pub(crate) fn copy_of(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut buf = self.0.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        buf
+    }
+
+    /// `buf` is free again.
+    pub(crate) fn give_back(&mut self, buf: Vec<u8>) {
+        if self.0.len() < Self::MAX_IDLE {
+            self.0.push(buf);
+        }
+    }
 }
 
 impl core::fmt::Debug for Meeting {
@@ -268,6 +295,7 @@ impl Meeting {
             forwarding_gone: Vec::new(),
             sfu_out: SfuOutput::new(),
             sending_counts: Sending::default(),
+            packets: PacketPool::default(),
             config,
         })
     }
@@ -539,11 +567,15 @@ impl Meeting {
                     );
                 }
             }
-            Ev::AtSfu { from, mut packet } => self.at_sfu(from, &mut packet, t),
+            Ev::AtSfu { from, mut packet } => {
+                self.at_sfu(from, &mut packet, t);
+                self.packets.give_back(packet);
+            }
             Ev::AtParticipant { to, mut packet } => {
                 let p = &mut self.people[to];
                 p.inbound
                     .receive(at(t), p.member.keyring_mut(), &mut packet, &mut self.meters);
+                self.packets.give_back(packet);
                 self.drain(to, t);
             }
             Ev::Demand { pid, wanted } => {

@@ -287,7 +287,8 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
             "cost per delivered frame ({} frames): {:.2} us of media time = SFrame decrypt \
              {:.2} + SRTP unprotect {:.2} + SFU {:.2} + senders {:.2} + the rest {:.2}; \
              decrypt and unprotect alone {:.2} us (core decrypt {:.0} ns, SRTP unprotect {:.0} \
-             ns per call, this run): {:.2}x",
+             ns per call, this run): {:.2}x ({:.2}x for the receivers' decrypt and unprotect \
+             alone)",
             c.delivered_frames,
             c.media_us_per_frame,
             c.sframe_decrypt_us,
@@ -298,7 +299,8 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
             c.reference_us_per_frame,
             c.reference_decrypt_ns,
             c.reference_unprotect_ns,
-            c.ratio
+            c.ratio,
+            c.receive_path_ratio
         );
     }
     let _ = writeln!(o);

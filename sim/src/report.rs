@@ -307,6 +307,10 @@ pub struct CostView {
     pub reference_us_per_frame: f64,
     /// `media_us_per_frame / reference_us_per_frame`.
     pub ratio: f64,
+    /// The receivers' own part, `(sframe_decrypt_us + srtp_unprotect_us) /
+    /// reference_us_per_frame`: the same work as the reference, in the meeting (its keyring,
+    /// depacketizer and reassembly, and its memory no longer in cache).
+    pub receive_path_ratio: f64,
 }
 
 /// One stage of the crypto path.
@@ -443,6 +447,13 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
         + reference.srtp_unprotect_ns * k.srtp_unprotect.calls as f64;
     let reference_us = reference_nanos / 1e3 / delivered.max(1) as f64;
     let media_us = per_frame_us(media_nanos);
+    let ratio = |us: f64| {
+        if reference_us > 0.0 {
+            us / reference_us
+        } else {
+            f64::INFINITY
+        }
+    };
     CostView {
         delivered_frames: delivered,
         media_us_per_frame: media_us,
@@ -454,11 +465,8 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
         reference_decrypt_ns: reference.sframe_decrypt_ns,
         reference_unprotect_ns: reference.srtp_unprotect_ns,
         reference_us_per_frame: reference_us,
-        ratio: if reference_us > 0.0 {
-            media_us / reference_us
-        } else {
-            f64::INFINITY
-        },
+        ratio: ratio(media_us),
+        receive_path_ratio: ratio(per_frame_us(metered[0] + metered[1])),
     }
 }
 

@@ -216,21 +216,11 @@ impl Meeting {
             let mut arrivals = transit.arrivals();
             if let Some(first) = arrivals.next() {
                 if let Some(second) = arrivals.next() {
-                    self.schedule.at(
-                        second,
-                        Ev::AtParticipant {
-                            to,
-                            packet: srtp.to_vec(),
-                        },
-                    );
+                    let packet = self.packets.copy_of(srtp);
+                    self.schedule.at(second, Ev::AtParticipant { to, packet });
                 }
-                self.schedule.at(
-                    first,
-                    Ev::AtParticipant {
-                        to,
-                        packet: srtp.to_vec(),
-                    },
-                );
+                let packet = self.packets.copy_of(srtp);
+                self.schedule.at(first, Ev::AtParticipant { to, packet });
             }
         }
         self.sfu_out = out;

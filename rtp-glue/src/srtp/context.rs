@@ -118,10 +118,10 @@ impl Cipher {
     }
 }
 
-/// What this context knows of one SSRC.
+/// What this context knows of one SSRC (its SSRC is in `SrtpContext::ssrcs`, at the same
+/// position).
 #[derive(Clone, Debug)]
 struct Stream {
-    ssrc: u32,
     /// Set by [`SrtpTransform::allow_ssrc`]: packets of this SSRC may be unprotected.
     allowed: bool,
     /// Sending: the highest SRTP index protected so far.
@@ -135,9 +135,8 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(ssrc: u32, window: usize) -> Self {
+    fn new(window: usize) -> Self {
         Self {
-            ssrc,
             allowed: false,
             tx_highest: None,
             tx_rtcp_index: 0,
@@ -160,6 +159,10 @@ pub struct SrtpContext {
     rtcp: Cipher,
     /// Sorted by SSRC.
     streams: Vec<Stream>,
+    /// The streams' SSRCs, in the same order: searched instead of `streams`, whose entries
+    /// (replay windows) are large enough that a search over them misses the cache at every
+    /// step.
+    ssrcs: Vec<u32>,
     /// Where the last stream looked up lies in `streams` (checked before searching: most
     /// packets are of the same SSRC as the one before).
     last: usize,
@@ -294,6 +297,7 @@ impl SrtpContext {
             rtp,
             rtcp,
             streams: Vec::new(),
+            ssrcs: Vec::new(),
             last: 0,
             window: replay_window,
         })
@@ -323,16 +327,16 @@ impl SrtpContext {
     }
 
     fn stream(&self, ssrc: u32) -> Option<&Stream> {
-        let i = self.streams.binary_search_by_key(&ssrc, |s| s.ssrc).ok()?;
+        let i = self.ssrcs.binary_search(&ssrc).ok()?;
         self.streams.get(i)
     }
 
     /// The position of `ssrc`'s stream, found or not.
     fn find(&mut self, ssrc: u32) -> Result<usize, usize> {
-        if self.streams.get(self.last).is_some_and(|s| s.ssrc == ssrc) {
+        if self.ssrcs.get(self.last) == Some(&ssrc) {
             return Ok(self.last);
         }
-        let found = self.streams.binary_search_by_key(&ssrc, |s| s.ssrc);
+        let found = self.ssrcs.binary_search(&ssrc);
         if let Ok(i) = found {
             self.last = i;
         }
@@ -351,7 +355,8 @@ impl SrtpContext {
         match self.find(ssrc) {
             Ok(i) => i,
             Err(i) => {
-                self.streams.insert(i, Stream::new(ssrc, self.window));
+                self.streams.insert(i, Stream::new(self.window));
+                self.ssrcs.insert(i, ssrc);
                 self.last = i;
                 i
             }
@@ -377,6 +382,7 @@ impl SrtpContext {
             rtp: Cipher::from_session(backend, profile, key, auth, salt)?,
             rtcp: Cipher::from_session(backend, profile, key, auth, salt)?,
             streams: Vec::new(),
+            ssrcs: Vec::new(),
             last: 0,
             window: 64,
         })
