@@ -311,8 +311,6 @@ pub(crate) struct Policy {
     video: Vec<ParticipantId>,
     next_ranking: Option<Duration>,
     ranking: Vec<(u64, ParticipantId)>,
-    /// The video selection before the last ranking.
-    previous_video: Vec<ParticipantId>,
     /// Changes of demand not polled yet.
     demand: VecDeque<SourceDemand>,
 }
@@ -327,7 +325,6 @@ impl Policy {
             video: Vec::new(),
             next_ranking: None,
             ranking: Vec::new(),
-            previous_video: Vec::new(),
             demand: VecDeque::new(),
         }
     }
@@ -484,15 +481,14 @@ impl Policy {
         self.audio
             .extend(self.ranking.iter().take(k).map(|&(_, id)| id));
         if let Some(&(_, dominant)) = self.ranking.first() {
-            self.previous_video.clear();
-            self.previous_video.extend_from_slice(&self.video);
+            // The selection's members change only when the dominant speaker enters it (and,
+            // the list being full, the longest silent leaves); otherwise it only reorders.
+            let entered = !self.video.contains(&dominant);
             self.video.retain(|p| *p != dominant);
             self.video.insert(0, dominant);
             self.video
                 .truncate(self.config.video_last_n.unwrap_or(usize::MAX));
-            let same = self.previous_video.len() == self.video.len()
-                && self.video.iter().all(|p| self.previous_video.contains(p));
-            if self.config.video_last_n.is_some() && !same {
+            if self.config.video_last_n.is_some() && entered {
                 self.video_demand_changed();
             }
         }

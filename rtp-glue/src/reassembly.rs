@@ -170,6 +170,21 @@ pub struct Reassembler {
     stats: ReassemblyStats,
 }
 
+/// Bit `i` of a bitmap of `u64` words (`false` past its end).
+fn bit(words: &[u64], i: usize) -> bool {
+    words.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
+fn set_bit(words: &mut [u64], i: usize, on: bool) {
+    if let Some(w) = words.get_mut(i / 64) {
+        if on {
+            *w |= 1 << (i % 64);
+        } else {
+            *w &= !(1 << (i % 64));
+        }
+    }
+}
+
 /// How far ahead of the newest packet a sequence number may jump and still be taken at once
 /// (RFC 3550 Appendix A.1's `MAX_DROPOUT`), unless the window is wider; further jumps need a
 /// second, consecutive packet.
@@ -225,37 +240,20 @@ impl Reassembler {
     }
 
     fn seen(&self, ext: u64) -> bool {
-        let i = self.index(ext);
-        self.seen
-            .get(i / 64)
-            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+        bit(&self.seen, self.index(ext))
     }
 
     fn set_seen(&mut self, ext: u64, on: bool) {
         let i = self.index(ext);
-        if let Some(w) = self.seen.get_mut(i / 64) {
-            if on {
-                *w |= 1 << (i % 64);
-            } else {
-                *w &= !(1 << (i % 64));
-            }
-        }
+        set_bit(&mut self.seen, i, on);
     }
 
     fn occupied(&self, i: usize) -> bool {
-        self.occupied
-            .get(i / 64)
-            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+        bit(&self.occupied, i)
     }
 
     fn set_occupied(&mut self, i: usize, on: bool) {
-        if let Some(w) = self.occupied.get_mut(i / 64) {
-            if on {
-                *w |= 1 << (i % 64);
-            } else {
-                *w &= !(1 << (i % 64));
-            }
-        }
+        set_bit(&mut self.occupied, i, on);
     }
 
     fn slot(&self, ext: u64) -> Option<&Fragment> {

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use sframe_mls::{
     KeyringConfig, KidLayout, MemberConfig, MlsError, MlsMember, PendingLimits, Prepared,
 };
@@ -130,7 +131,7 @@ pub(crate) struct Participant {
 
 /// What senders sent, and what they did not because nobody would receive it or it was
 /// silence.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Sending {
     /// Audio frames sent.
     pub audio_sent: u64,

@@ -244,13 +244,14 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
         f.audio_held_not_loudest,
         f.video_held_not_recent_speaker
     );
-    if f.demands + f.audio_not_sent_dtx > 0 {
+    let s = &f.senders;
+    if s.demands + s.audio_dtx > 0 {
         let _ = writeln!(
             o,
             "senders: {} video frames not encoded (the SFU forwarded that video to nobody; {} \
              pauses and resumes, {} key frames on resume), {} audio frames of silence left out \
              (DTX)",
-            f.video_not_sent_paused, f.demands, f.key_frames_on_resume, f.audio_not_sent_dtx
+            s.video_paused, s.demands, s.key_frames_on_resume, s.audio_dtx
         );
     }
     let k = &r.crypto;

@@ -11,7 +11,7 @@ use crate::cost::Reference;
 use crate::ledger::{Dropped, Person, Tally};
 use crate::link::LinkStats;
 use crate::media::InboundStats;
-use crate::meeting::{KeyringLog, Meeting};
+use crate::meeting::{KeyringLog, Meeting, Sending};
 use crate::meter::Meter;
 
 /// The most violation messages kept (all are counted).
@@ -264,19 +264,9 @@ pub struct ForwardingView {
     pub video_held_not_recent_speaker: u64,
     /// Packets held back because their frame's decision was forgotten (heavy reordering).
     pub packets_held_stale: u64,
-    /// Audio frames senders sent.
-    pub audio_sent: u64,
-    /// Video frames senders sent.
-    pub video_sent: u64,
-    /// Changes of demand the SFU sent to senders: pauses and resumes of video it forwarded
-    /// to nobody.
-    pub demands: u64,
-    /// Video frames their senders did not encode: the SFU had paused their video.
-    pub video_not_sent_paused: u64,
-    /// Key frames sent first when the SFU resumed a video.
-    pub key_frames_on_resume: u64,
-    /// Audio frames of silence their senders left out (DTX).
-    pub audio_not_sent_dtx: u64,
+    /// What senders sent, and left out because the SFU forwarded it to nobody (video) or it
+    /// was silence (audio, DTX).
+    pub senders: Sending,
 }
 
 /// What the media part of the run cost per frame a receiver decrypted, against the
@@ -671,13 +661,7 @@ fn forwarding_view(m: &Meeting) -> ForwardingView {
         v.video_held_not_recent_speaker += s.held_not_recent_speaker.frames;
         v.packets_held_stale += s.held_stale.packets;
     }
-    let u = m.sending_counts();
-    v.audio_sent = u.audio_sent;
-    v.video_sent = u.video_sent;
-    v.demands = u.demands;
-    v.video_not_sent_paused = u.video_paused;
-    v.key_frames_on_resume = u.key_frames_on_resume;
-    v.audio_not_sent_dtx = u.audio_dtx;
+    v.senders = m.sending_counts();
     v
 }
 
