@@ -11,6 +11,7 @@ use std::time::Instant;
 use sframe_core::{CipherSuite, Receiver, Sender};
 use sframe_rtp::{SrtpContext, SrtpKeys, SrtpProfile, SrtpTransform};
 
+use crate::meeting::SfuSeen;
 use crate::meter::CryptoMeters;
 
 /// Frames (or packets) per timed round.
@@ -38,14 +39,13 @@ impl Reference {
     ) -> Self {
         Self {
             sframe_decrypt_ns: sframe_decrypt_ns(suite, frame_len),
-            srtp_unprotect_ns: srtp_unprotect_ns(profile, packet_len),
+            srtp_unprotect_ns: srtp_ns(profile, packet_len, Way::Unprotect),
         }
     }
 
     /// The reference for a meeting's meters: its decrypt and unprotect calls, at their mean
     /// sizes.
     pub fn for_meters(suite: CipherSuite, profile: SrtpProfile, m: &CryptoMeters) -> Self {
-        let mean = |bytes: u64, calls: u64| (bytes / calls.max(1)) as usize;
         Self::measure(
             suite,
             mean(m.sframe_decrypt.bytes, m.sframe_decrypt.calls),
@@ -53,6 +53,56 @@ impl Reference {
             mean(m.srtp_unprotect.bytes, m.srtp_unprotect.calls),
         )
     }
+}
+
+/// The rest of the crypto a delivered frame needs on its way, alone, per call, at the
+/// meeting's mean sizes: the sender's SFrame encrypt and SRTP protect, the SFU's unprotect of
+/// what a sender sent and its protect of each receiver's copy. With [`Reference`] it prices
+/// every crypto call of the meeting at the core's speed: the least any simulation of the same
+/// meeting could cost, since an SFU re-protects every packet for every receiver.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Floor {
+    /// The core's `Sender::encrypt` of one frame.
+    pub sframe_encrypt_ns: f64,
+    /// `SrtpContext::protect` of one packet a sender sends.
+    pub sender_protect_ns: f64,
+    /// `SrtpContext::unprotect` of one packet reaching the SFU.
+    pub sfu_unprotect_ns: f64,
+    /// `SrtpContext::protect` of one packet the SFU forwards.
+    pub sfu_protect_ns: f64,
+}
+
+impl Floor {
+    /// Measures the four stages at the mean sizes of the meeting's senders (`m`) and SFU.
+    pub fn for_meeting(
+        suite: CipherSuite,
+        profile: SrtpProfile,
+        m: &CryptoMeters,
+        sfu: &SfuSeen,
+    ) -> Self {
+        let uplink = mean(m.srtp_protect.bytes, m.srtp_protect.calls);
+        Self {
+            sframe_encrypt_ns: sframe_encrypt_ns(
+                suite,
+                mean(m.sframe_encrypt.bytes, m.sframe_encrypt.calls),
+            ),
+            sender_protect_ns: srtp_ns(profile, uplink, Way::Protect),
+            sfu_unprotect_ns: srtp_ns(profile, mean(sfu.bytes_in, sfu.packets_in), Way::Unprotect),
+            sfu_protect_ns: srtp_ns(profile, mean(sfu.bytes_out, sfu.packets_out), Way::Protect),
+        }
+    }
+
+    /// Nanoseconds of the meeting's sending and forwarding crypto calls at these speeds.
+    pub fn nanos(&self, m: &CryptoMeters, sfu: &SfuSeen) -> f64 {
+        self.sframe_encrypt_ns * m.sframe_encrypt.calls as f64
+            + self.sender_protect_ns * m.srtp_protect.calls as f64
+            + self.sfu_unprotect_ns * sfu.packets_in as f64
+            + self.sfu_protect_ns * sfu.packets_out as f64
+    }
+}
+
+fn mean(bytes: u64, calls: u64) -> usize {
+    (bytes / calls.max(1)) as usize
 }
 
 /// The fastest of [`ROUNDS`] rounds of `round`, which returns the nanoseconds of [`BATCH`]
@@ -96,7 +146,41 @@ fn sframe_decrypt_ns(suite: CipherSuite, frame_len: usize) -> f64 {
     })
 }
 
-fn srtp_unprotect_ns(profile: SrtpProfile, packet_len: usize) -> f64 {
+fn sframe_encrypt_ns(suite: CipherSuite, plaintext_len: usize) -> f64 {
+    let kid = 3;
+    let mut sender = Sender::new(suite);
+    if sender.add_key(kid, &[0x42; 32]).is_err() {
+        return 0.0;
+    }
+    let header = sender.header_len(kid).unwrap_or(0);
+    let mut frames: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| Vec::with_capacity(plaintext_len.max(1) + header + suite.tag_len()))
+        .collect();
+    fastest(|| {
+        for f in &mut frames {
+            f.clear();
+            f.resize(plaintext_len.max(1), 0x5a);
+        }
+        let started = Instant::now();
+        let mut sealed = 0;
+        for f in &mut frames {
+            sealed += usize::from(std::hint::black_box(sender.encrypt(kid, &[], f)).is_ok());
+        }
+        let nanos = started.elapsed().as_nanos() as u64;
+        if sealed == BATCH { nanos } else { 0 }
+    })
+}
+
+/// Which SRTP call to time.
+#[derive(Clone, Copy, PartialEq)]
+enum Way {
+    Protect,
+    Unprotect,
+}
+
+/// `SrtpContext::protect` or `unprotect` of packets of `packet_len` bytes (SRTP, tag
+/// included).
+fn srtp_ns(profile: SrtpProfile, packet_len: usize, way: Way) -> f64 {
     const SSRC: u32 = 0x1234_5678;
     let keys = SrtpKeys {
         profile,
@@ -124,18 +208,31 @@ fn srtp_unprotect_ns(profile: SrtpProfile, packet_len: usize) -> f64 {
             p.extend_from_slice(&SSRC.to_be_bytes());
             p.resize(rtp_len + profile.overhead(), 0x5a);
             seq = seq.wrapping_add(1);
+        }
+        let mut done = 0;
+        let started = Instant::now();
+        if way == Way::Protect {
+            for p in &mut packets {
+                done += usize::from(std::hint::black_box(sender.protect(p, rtp_len)).is_ok());
+            }
+            return if done == BATCH {
+                started.elapsed().as_nanos() as u64
+            } else {
+                0
+            };
+        }
+        for p in &mut packets {
             match sender.protect(p, rtp_len) {
                 Ok(len) => p.truncate(len),
                 Err(_) => return 0,
             }
         }
         let started = Instant::now();
-        let mut opened = 0;
         for p in &mut packets {
-            opened += usize::from(std::hint::black_box(receiver.unprotect(p)).is_ok());
+            done += usize::from(std::hint::black_box(receiver.unprotect(p)).is_ok());
         }
         let nanos = started.elapsed().as_nanos() as u64;
-        if opened == BATCH { nanos } else { 0 }
+        if done == BATCH { nanos } else { 0 }
     })
 }
 
@@ -160,5 +257,39 @@ mod tests {
             large.srtp_unprotect_ns > small.srtp_unprotect_ns,
             "{small:?} {large:?}"
         );
+    }
+
+    /// The sending and forwarding stages time real work too, and forwarding a packet to more
+    /// receivers costs more.
+    #[test]
+    fn floor_prices_the_senders_and_the_sfu() {
+        let suite = CipherSuite::Aes128GcmSha256_128;
+        let profile = SrtpProfile::Aes128CmHmacSha1_80;
+        let mut m = CryptoMeters::default();
+        for (meter, calls, bytes) in [
+            (&mut m.sframe_encrypt, 10, 10_000),
+            (&mut m.srtp_protect, 10, 10_400),
+        ] {
+            meter.calls = calls;
+            meter.bytes = bytes;
+        }
+        let mut sfu = SfuSeen {
+            packets_in: 10,
+            bytes_in: 10_400,
+            packets_out: 20,
+            bytes_out: 20_800,
+            ..SfuSeen::default()
+        };
+        let floor = Floor::for_meeting(suite, profile, &m, &sfu);
+        assert!(
+            floor.sframe_encrypt_ns > 0.0
+                && floor.sender_protect_ns > 0.0
+                && floor.sfu_unprotect_ns > 0.0
+                && floor.sfu_protect_ns > 0.0,
+            "{floor:?}"
+        );
+        let two = floor.nanos(&m, &sfu);
+        sfu.packets_out = 40;
+        assert!(floor.nanos(&m, &sfu) > two);
     }
 }

@@ -80,7 +80,7 @@ pub use config::{
     ACK_DELAY_US, AUDIO_LEVEL_ID, BATCH_PER_MEMBER_US, BATCH_US, Config, EPOCH_BITS,
     FORWARD_ALL_UP_TO, LINGER_US, MAX_GROUP, MTU, SRTP_PROFILE, batch_interval_us,
 };
-pub use cost::Reference;
+pub use cost::{Floor, Reference};
 pub use error::{MediaError, MlsStep, SimError};
 pub use ledger::{
     CANARY, Dropped, Entitlements, FrameRecord, Ledger, Outcomes, Person, Pid, Tally,

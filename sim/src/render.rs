@@ -289,7 +289,9 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
              {:.2} + SRTP unprotect {:.2} + SFU {:.2} + senders {:.2} + the rest {:.2}; \
              decrypt and unprotect alone {:.2} us (core decrypt {:.0} ns, SRTP unprotect {:.0} \
              ns per call, this run): {:.2}x ({:.2}x for the receivers' decrypt and unprotect \
-             alone)",
+             alone); every crypto call of the meeting at the core's speed (senders, the SFU \
+             both ways, receivers) {:.2} us, {:.2}x: the least this ratio can be, with the SFU \
+             re-protecting per receiver; the rest of the simulation multiplies it by {:.2}",
             c.delivered_frames,
             c.media_us_per_frame,
             c.sframe_decrypt_us,
@@ -301,7 +303,10 @@ fn sfu_and_crypto(o: &mut String, r: &Report) {
             c.reference_decrypt_ns,
             c.reference_unprotect_ns,
             c.ratio,
-            c.receive_path_ratio
+            c.receive_path_ratio,
+            c.floor_us_per_frame,
+            c.floor_ratio,
+            c.overhead_ratio
         );
     }
     let _ = writeln!(o);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sframe_rtp::{Mode, SrtpProfile};
 
 use crate::config::{EPOCH_BITS, LINGER_US, MTU, SRTP_PROFILE, batch_interval_us};
-use crate::cost::Reference;
+use crate::cost::{Floor, Reference};
 use crate::ledger::{Dropped, Person, Tally};
 use crate::link::LinkStats;
 use crate::media::InboundStats;
@@ -301,6 +301,16 @@ pub struct CostView {
     /// reference_us_per_frame`: the same work as the reference, in the meeting (its keyring,
     /// depacketizer and reassembly, and its memory no longer in cache).
     pub receive_path_ratio: f64,
+    /// Every crypto call of the meeting (the reference's, and the senders' SFrame encrypt and
+    /// SRTP protect, the SFU's unprotect and its protect per receiver) at the core's speed,
+    /// alone, at the meeting's mean sizes ([`Floor`]), per delivered frame: what the media
+    /// time could shrink to if nothing but the crypto cost anything.
+    pub floor_us_per_frame: f64,
+    /// `floor_us_per_frame / reference_us_per_frame`: the least `ratio` can be.
+    pub floor_ratio: f64,
+    /// `media_us_per_frame / floor_us_per_frame`: what everything around the crypto costs,
+    /// as a factor (1 would be nothing).
+    pub overhead_ratio: f64,
 }
 
 /// One stage of the crypto path.
@@ -436,6 +446,8 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
     let reference_nanos = reference.sframe_decrypt_ns * k.sframe_decrypt.calls as f64
         + reference.srtp_unprotect_ns * k.srtp_unprotect.calls as f64;
     let reference_us = reference_nanos / 1e3 / delivered.max(1) as f64;
+    let floor = Floor::for_meeting(m.config.suite, SRTP_PROFILE, k, &m.sfu_seen);
+    let floor_us = (reference_nanos + floor.nanos(k, &m.sfu_seen)) / 1e3 / delivered.max(1) as f64;
     let media_us = per_frame_us(media_nanos);
     let ratio = |us: f64| {
         if reference_us > 0.0 {
@@ -457,6 +469,13 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
         reference_us_per_frame: reference_us,
         ratio: ratio(media_us),
         receive_path_ratio: ratio(per_frame_us(metered[0] + metered[1])),
+        floor_us_per_frame: floor_us,
+        floor_ratio: ratio(floor_us),
+        overhead_ratio: if floor_us > 0.0 {
+            media_us / floor_us
+        } else {
+            f64::INFINITY
+        },
     }
 }
 

@@ -43,5 +43,15 @@ fn cost_splits_media_time_per_delivered_frame_and_prices_it_against_the_referenc
     assert!((c.ratio - c.media_us_per_frame / c.reference_us_per_frame).abs() < 1e-9);
     let receive = (c.sframe_decrypt_us + c.srtp_unprotect_us) / c.reference_us_per_frame;
     assert!((c.receive_path_ratio - receive).abs() < 1e-9);
-    assert!(r.render().contains("cost per delivered frame"));
+    // The floor prices more calls than the reference (the senders' and the SFU's) at the same
+    // speeds, so it is above it; the ratio is the floor's times the overhead's.
+    assert!(c.floor_us_per_frame > c.reference_us_per_frame, "{c:?}");
+    assert!((c.floor_ratio - c.floor_us_per_frame / c.reference_us_per_frame).abs() < 1e-9);
+    assert!(
+        (c.ratio - c.floor_ratio * c.overhead_ratio).abs() < 1e-6 * c.ratio,
+        "{c:?}"
+    );
+    let text = r.render();
+    assert!(text.contains("cost per delivered frame"));
+    assert!(text.contains("the least this ratio can be"));
 }
