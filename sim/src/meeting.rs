@@ -41,6 +41,11 @@ pub(crate) fn ssrc(pid: Pid, kind: Kind) -> u32 {
     0x5f00_0000 | ((pid as u32) << 4) | (kind as u32 + 1)
 }
 
+/// The inverse of [`ssrc`], as one number per source: `2 * pid + kind`.
+pub(crate) fn source_bit(ssrc: u32) -> usize {
+    (((ssrc & 0x00ff_fff0) >> 4) as usize) * 2 + usize::from(ssrc & 0xf == Kind::Video as u32 + 1)
+}
+
 #[derive(Debug)]
 pub(crate) enum Ev {
     Tick,
@@ -127,6 +132,26 @@ pub(crate) struct Participant {
     pub(crate) key_frame_due: bool,
     /// When it last sent an audio frame (for DTX).
     pub(crate) last_audio_us: Option<u64>,
+    /// The sources the SFU has named to it (bit `2 * pid + kind`): the signalling happens
+    /// once per source, not per packet.
+    pub(crate) named: Vec<u64>,
+}
+
+impl Participant {
+    /// Accepts the source `ssrc` (one of [`ssrc`]'s) from now on; `false` if it already did.
+    pub(crate) fn name_source(&mut self, ssrc: u32) -> bool {
+        let bit = source_bit(ssrc);
+        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+        if self.named.len() <= word {
+            self.named.resize(word + 1, 0);
+        }
+        let new = self.named[word] & mask == 0;
+        if new {
+            self.named[word] |= mask;
+            self.inbound.allow(ssrc);
+        }
+        new
+    }
 }
 
 /// What senders sent, and what they did not because nobody would receive it or it was
@@ -379,6 +404,7 @@ impl Meeting {
             video_paused: false,
             key_frame_due: false,
             last_audio_us: None,
+            named: Vec::new(),
         });
         Ok(pid)
     }
@@ -671,6 +697,21 @@ impl Meeting {
             .and_then(|p| p.member.keyring().kid_layout(epoch));
         if let Some(layout) = layout {
             self.sender_bits.push((epoch, layout.sender_bits()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every source of the largest group has its own bit, next to its other stream's.
+    #[test]
+    fn source_bits_invert_ssrcs() {
+        for pid in 0..crate::config::MAX_GROUP as Pid {
+            for kind in Kind::ALL {
+                assert_eq!(source_bit(ssrc(pid, kind)), 2 * pid + kind as usize);
+            }
         }
     }
 }

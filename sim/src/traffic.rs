@@ -206,7 +206,7 @@ impl Meeting {
         while let Some((to, srtp)) = out.poll_transmit() {
             let to = to as Pid;
             // Signalling: the SFU names a source to a receiver before forwarding it.
-            self.people[to].inbound.allow(info.ssrc);
+            self.people[to].name_source(info.ssrc);
             self.sfu_seen.packets_out += 1;
             self.sfu_seen.bytes_out += srtp.len() as u64;
             let transit = self.people[to].downlink.transmit_bytes(t, srtp.len());
