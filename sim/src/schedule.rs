@@ -177,7 +177,10 @@ impl<E> Schedule<E> {
         if in_ring == Some(next) {
             let slot = &mut self.ring[(next % BUCKETS) as usize];
             self.in_ring -= slot.len();
-            std::mem::swap(&mut self.current, slot);
+            // The spent bucket's memory is freed, not left in the ring: events wait on the
+            // links for tens of milliseconds, a small part of the ring's second, and buckets
+            // that kept their room would hold memory for a second of events.
+            self.current = std::mem::take(slot);
         }
         // The heap's events of this bucket join it; those now within the ring's reach move
         // into the ring.
