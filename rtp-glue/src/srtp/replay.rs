@@ -6,6 +6,9 @@
 
 /// The largest replay window, in packets.
 pub(crate) const MAX_WINDOW: u64 = 1024;
+/// Bytes of a [`ReplayWindow`] before its bits: what every check reads.
+#[cfg(test)]
+pub(crate) const SCALAR_BYTES: usize = core::mem::offset_of!(ReplayWindow, bits);
 const WORDS: usize = (MAX_WINDOW / 64) as usize;
 
 /// The 48-bit SRTP packet index, `ROC << 16 | SEQ`, estimated from a sequence number against
@@ -47,14 +50,18 @@ pub(crate) enum Refused {
 /// A sliding window over packet indexes: the highest accepted and a ring of bits, one per
 /// index modulo [`MAX_WINDOW`], so moving forward clears only the bits it passes over (one,
 /// for a stream in order) instead of shifting the whole window.
+///
+/// In declaration order (`repr(C)`): the two numbers every check reads come first, so that with
+/// the stream's other scalars they share a cache line.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(crate) struct ReplayWindow {
     /// The highest accepted index; `None` until one is.
     top: Option<u64>,
+    size: u64,
     /// Bit `index % MAX_WINDOW` set: `index` (one of the `MAX_WINDOW` at or below `top`) was
     /// accepted.
     bits: [u64; WORDS],
-    size: u64,
 }
 
 impl ReplayWindow {
