@@ -131,14 +131,9 @@ impl<E> Schedule<E> {
             return Some(e.at);
         }
         let far = self.far.peek().map(|Reverse(e)| e.at);
-        let ring = (self.in_ring > 0)
-            .then(|| {
-                (1..BUCKETS)
-                    .map(|d| &self.ring[((self.base + d) % BUCKETS) as usize])
-                    .find(|b| !b.is_empty())
-                    .and_then(|b| b.iter().map(|e| e.at).min())
-            })
-            .flatten();
+        let ring = self
+            .next_in_ring()
+            .and_then(|b| self.ring[(b % BUCKETS) as usize].iter().map(|e| e.at).min());
         match (ring, far) {
             (Some(r), Some(f)) => Some(r.min(f)),
             (r, f) => r.or(f),
@@ -155,18 +150,22 @@ impl<E> Schedule<E> {
         Some((e.at, e.event))
     }
 
+    /// The number of the first bucket after the clock's that holds events in the ring.
+    fn next_in_ring(&self) -> Option<u64> {
+        if self.in_ring == 0 {
+            return None;
+        }
+        (1..BUCKETS)
+            .map(|d| self.base + d)
+            .find(|b| !self.ring[(b % BUCKETS) as usize].is_empty())
+    }
+
     /// Moves to the next bucket holding events and sorts it; `false` if none is left.
     ///
     /// A ring slot only ever holds events of one bucket: the clock never passes a bucket
     /// that holds events, so the slots it leaves behind are empty when the ring reuses them.
     fn advance(&mut self) -> bool {
-        let in_ring = (self.in_ring > 0)
-            .then(|| {
-                (1..BUCKETS)
-                    .map(|d| self.base + d)
-                    .find(|b| !self.ring[(b % BUCKETS) as usize].is_empty())
-            })
-            .flatten();
+        let in_ring = self.next_in_ring();
         let far = self.far.peek().map(|Reverse(e)| e.at >> BUCKET_SHIFT);
         let next = match (in_ring, far) {
             (Some(r), Some(f)) => r.min(f),
