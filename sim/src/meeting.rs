@@ -138,19 +138,17 @@ pub(crate) struct Participant {
 }
 
 impl Participant {
-    /// Accepts the source `ssrc` (one of [`ssrc`]'s) from now on; `false` if it already did.
-    pub(crate) fn name_source(&mut self, ssrc: u32) -> bool {
+    /// Accepts the source `ssrc` (one of [`ssrc`]'s) from now on.
+    pub(crate) fn name_source(&mut self, ssrc: u32) {
         let bit = source_bit(ssrc);
         let (word, mask) = (bit / 64, 1u64 << (bit % 64));
         if self.named.len() <= word {
             self.named.resize(word + 1, 0);
         }
-        let new = self.named[word] & mask == 0;
-        if new {
+        if self.named[word] & mask == 0 {
             self.named[word] |= mask;
             self.inbound.allow(ssrc);
         }
-        new
     }
 }
 

@@ -449,13 +449,7 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
     let floor = Floor::for_meeting(m.config.suite, SRTP_PROFILE, k, &m.sfu_seen);
     let floor_us = (reference_nanos + floor.nanos(k, &m.sfu_seen)) / 1e3 / delivered.max(1) as f64;
     let media_us = per_frame_us(media_nanos);
-    let ratio = |us: f64| {
-        if reference_us > 0.0 {
-            us / reference_us
-        } else {
-            f64::INFINITY
-        }
-    };
+    let ratio = |us: f64| quotient(us, reference_us);
     CostView {
         delivered_frames: delivered,
         media_us_per_frame: media_us,
@@ -471,12 +465,13 @@ fn cost_view(m: &Meeting, wall_seconds: f64, delivered: u64) -> CostView {
         receive_path_ratio: ratio(per_frame_us(metered[0] + metered[1])),
         floor_us_per_frame: floor_us,
         floor_ratio: ratio(floor_us),
-        overhead_ratio: if floor_us > 0.0 {
-            media_us / floor_us
-        } else {
-            f64::INFINITY
-        },
+        overhead_ratio: quotient(media_us, floor_us),
     }
+}
+
+/// `a / b`, infinite when there is nothing to divide by.
+fn quotient(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::INFINITY }
 }
 
 fn role(pid: usize, person: &Person) -> &'static str {
