@@ -8,6 +8,9 @@
 //! - headless Chromium opens the page with the fake camera and microphone and joins;
 //! - a few seconds later native Bob joins, which changes the epoch for everyone.
 //!
+//! Alice's RTP sequence numbers wrap before the browser and Bob join, so both receive her
+//! streams from the SFU after a rollover.
+//!
 //! Then: the natives decrypted the browser's audio and video with 0 authentication failures,
 //! and its decrypted VP8 key frames carry the start code; the browser decrypted both natives'
 //! media with 0 drops of any cause, in both epochs, and Chromium decoded their video
@@ -144,8 +147,12 @@ fn a_browser_and_native_participants_meet_through_the_native_sfu() {
     wait_for("the lending member", Duration::from_secs(20), || {
         keys.progress().joined.load(Ordering::SeqCst)
     });
-    let alice = ParticipantHandle::spawn(participant(&sfu, "alice", Some(clip.clone())))
-        .expect("alice starts");
+    // Alice's sequence numbers wrap within a second, before the browser and Bob join: the
+    // SFU must start her streams to them at rollover counter 0 (Chromium's SRTP, as any
+    // receiver, assumes 0 for a stream it never heard of).
+    let mut alice = participant(&sfu, "alice", Some(clip.clone()));
+    alice.first_seq = Some(u16::MAX - 39);
+    let alice = ParticipantHandle::spawn(alice).expect("alice starts");
     wait_for("alice", Duration::from_secs(20), || {
         alice.progress().joined.load(Ordering::SeqCst)
             && keys.progress().epoch.load(Ordering::SeqCst) == 1
@@ -246,6 +253,19 @@ fn check_natives(alice: &ParticipantReport, bob: &ParticipantReport, keys: &Part
         );
         assert!(r.vp8_key_frames > 0, "{} saw no VP8 key frame", r.name);
         assert_eq!(r.vp8_key_frames_without_start_code, 0, "{}", r.name);
+    }
+    // Each native decrypted the other's audio and video (Bob's receiving of Alice's starts
+    // after her sequence numbers wrapped).
+    for (r, other) in [(alice, bob), (bob, alice)] {
+        for ssrc in &other.ssrcs {
+            let n = r.decrypted_by_ssrc.get(ssrc).copied().unwrap_or(0);
+            assert!(
+                n > 100,
+                "{} decrypted {n} frames of {}'s {ssrc}",
+                r.name,
+                other.name
+            );
+        }
     }
     // The lending member sent nothing of its own (the page sends as its leaf).
     assert_eq!(keys.audio_sent + keys.video_sent, 0);

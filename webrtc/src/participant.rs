@@ -49,6 +49,10 @@ pub struct ParticipantConfig {
     /// ([`KeyDelegate`]); the participant then sends no media of its own (the page sends as
     /// its leaf) and acknowledges an epoch only once the page has fetched it.
     pub delegate: Option<Arc<KeyDelegate>>,
+    /// The first RTP sequence number of each of its streams. `None` (the default): an
+    /// unpredictable one, as RFC 3550 section 5.1 advises. Tests choose one near 65,535 to
+    /// make the numbers wrap early.
+    pub first_seq: Option<u16>,
 }
 
 /// How SFrame media is packetized on RTP.
@@ -81,6 +85,7 @@ impl ParticipantConfig {
             format: MediaFormat::default(),
             clip: None,
             delegate: None,
+            first_seq: None,
         }
     }
 }

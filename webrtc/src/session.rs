@@ -2,6 +2,7 @@
 //! [`crate::participant`]'s loop: str0m's events in, MLS messages and media out.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -88,6 +89,8 @@ pub(crate) struct Session {
     format: MediaFormat,
     codec: Option<CodecMedia>,
     clip: Option<Arc<MediaClip>>,
+    /// The first RTP sequence number of its streams (`None`: unpredictable).
+    first_seq: Option<u16>,
     delegate: Option<Arc<KeyDelegate>>,
     /// Acknowledgements waiting until the delegate's page has fetched the epoch.
     held_acks: Vec<u64>,
@@ -178,6 +181,7 @@ impl Session {
             format: config.format,
             codec: None,
             clip: config.clip.clone(),
+            first_seq: config.first_seq,
             delegate: config.delegate.clone(),
             held_acks: Vec::new(),
             tx: Vec::new(),
@@ -230,14 +234,18 @@ impl Session {
                 .stream_tx_by_mid(mid, None)
                 .map(|s| *s.ssrc())
                 .ok_or(WebrtcError::BadAnswer("a send stream"))?;
-            self.sender.add_stream(ssrc, 0, context, None)?;
+            // RFC 3550 section 5.1: an unpredictable first sequence number, unless a test
+            // chose one.
+            let first_seq = self
+                .first_seq
+                .unwrap_or_else(|| RandomState::new().hash_one(ssrc) as u16);
+            self.sender.add_stream(ssrc, first_seq, context, None)?;
             if self.format == MediaFormat::CodecPacketized {
                 let codec = if context == 0 {
                     Codec::Opus
                 } else {
                     Codec::Vp8
                 };
-                let first_seq = (ssrc >> 8) as u16; // any start; str0m renumbers anyway
                 senders.push(
                     CodecSframeSender::new(codec, pt, ssrc, first_seq, MTU)
                         .map_err(WebrtcError::Media)?,

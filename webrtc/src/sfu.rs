@@ -74,6 +74,9 @@ pub struct SfuStats {
     pub rtp_forwarded: u64,
     /// Packets not forwarded to a browser that has no receive line left for their sender.
     pub rtp_no_line: u64,
+    /// Packets not forwarded to a participant because they came before its first packet of
+    /// their stream, across a sequence-number rollover (late, reordered packets).
+    pub rtp_late: u64,
     /// Received RTP payloads that showed plaintext: the synthetic frames' canary, or a VP8
     /// key frame's start code at the start of a frame. Must be 0.
     pub plaintext_seen: u64,
@@ -526,9 +529,13 @@ impl MediaLoop {
                 None => api.stream_tx_by_mid(mid, None),
             };
             if let Some(tx) = tx {
+                let Some(seq) = p.seqs.map(ssrc, *packet.seq_no) else {
+                    self.stats.rtp_late += 1;
+                    continue;
+                };
                 let write = RtpWrite::new(
                     pt,
-                    packet.seq_no,
+                    seq.into(),
                     packet.header.timestamp,
                     now,
                     packet.payload.clone(),

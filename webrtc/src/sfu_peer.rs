@@ -27,6 +27,8 @@ pub(crate) struct SfuPeer {
     slots: HashMap<u32, Mid>,
     /// SSRCs of others declared for sending on this connection.
     pub(crate) declared: HashSet<u32>,
+    /// The sequence numbers of what the SFU forwards on this connection.
+    pub(crate) seqs: DownstreamSeqs,
     /// When a datagram of it last arrived.
     pub(crate) last_heard: Instant,
     /// Its removal is committed: close it at this time (after the commit went out).
@@ -47,6 +49,7 @@ impl SfuPeer {
             media_only,
             slots: HashMap::new(),
             declared: HashSet::new(),
+            seqs: DownstreamSeqs::default(),
             last_heard: now,
             close_at: None,
             leaving: false,
@@ -118,6 +121,30 @@ impl SfuPeer {
     }
 }
 
+/// The extended sequence numbers of the streams the SFU forwards on one connection.
+///
+/// A receiver that never heard of a stream takes its SRTP rollover counter to be 0
+/// (RFC 3711 section 3.3.1). A stream that reaches this connection after its sender's
+/// sequence numbers wrapped must therefore start at rollover counter 0 here too: under the
+/// sender's counter, every packet of it would fail authentication at the receiver. The 16-bit
+/// sequence number on the wire stays the sender's.
+#[derive(Debug, Default)]
+pub(crate) struct DownstreamSeqs {
+    /// Per forwarded SSRC: the sender's rollovers before this connection's first packet of
+    /// it, times 2^16.
+    base: HashMap<u32, u64>,
+}
+
+impl DownstreamSeqs {
+    /// The extended sequence number under which the sender's packet `seq` (extended as the
+    /// SFU received it) of `ssrc` goes out here, or `None` for a packet from before this
+    /// connection's first one of `ssrc` across a rollover (late: not sent).
+    pub(crate) fn map(&mut self, ssrc: u32, seq: u64) -> Option<u64> {
+        let base = *self.base.entry(ssrc).or_insert(seq & !0xFFFF);
+        seq.checked_sub(base)
+    }
+}
+
 /// The RID under which the SFU forwards `ssrc` to a participant. str0m keeps one send stream
 /// per MID and RID, so several senders sharing a participant's audio (or video) line each get
 /// their own RID, the SSRC in hex; the participant, told the SSRC over the data channel,
@@ -125,4 +152,26 @@ impl SfuPeer {
 /// SSRC.)
 pub(crate) fn forwarded_rid(ssrc: u32) -> str0m::media::Rid {
     str0m::media::Rid::from(format!("{ssrc:08x}").as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DownstreamSeqs;
+
+    #[test]
+    fn each_connection_starts_a_stream_at_rollover_counter_zero() {
+        let mut seqs = DownstreamSeqs::default();
+        // The sender wrapped twice before this connection's first packet of 7.
+        let first = (2 << 16) | 65_530;
+        assert_eq!(seqs.map(7, first), Some(65_530));
+        // Its next wrap is this connection's first; the 16 bits are the sender's.
+        assert_eq!(seqs.map(7, first + 10), Some(0x1_0004));
+        // A late packet from before the first one, across the wrap, is not sent.
+        assert_eq!(seqs.map(7, (2 << 16) - 3), None);
+        // Late but after the base: sent under counter 0.
+        assert_eq!(seqs.map(7, first - 5), Some(65_525));
+        // Another stream has its own base; a stream that never wrapped keeps its numbers.
+        assert_eq!(seqs.map(8, 40), Some(40));
+        assert_eq!(seqs.map(8, 0x1_0002), Some(0x1_0002));
+    }
 }
