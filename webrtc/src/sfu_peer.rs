@@ -124,7 +124,7 @@ impl SfuPeer {
 /// The extended sequence numbers of the streams the SFU forwards on one connection.
 ///
 /// A receiver that never heard of a stream takes its SRTP rollover counter to be 0
-/// (RFC 3711 section 3.3.1). A stream that reaches this connection after its sender's
+/// (RFC 3711 section 3.3.1; RFC 4771 describes this late joiner's problem). A stream that reaches this connection after its sender's
 /// sequence numbers wrapped must therefore start at rollover counter 0 here too: under the
 /// sender's counter, every packet of it would fail authentication at the receiver. The 16-bit
 /// sequence number on the wire stays the sender's.

@@ -4,8 +4,9 @@
 //! The SFU starts every stream it forwards to a participant at SRTP rollover counter 0, as
 //! the receiver assumes for a stream it never heard of (RFC 3711 section 3.3.1). Forwarded
 //! under the sender's counter, every packet failed authentication at the late joiner, for
-//! as long as the meeting lasted: in a real meeting after about 22 minutes of audio, and
-//! in the browser test whenever a random first sequence number lay close below 65,535.
+//! as long as the meeting lasted: in a real meeting, anyone joining after a sender's first
+//! wrap (at most 22 minutes of audio at 50 packets a second, sooner for video), and in the
+//! browser test whenever a random first sequence number lay close below 65,535.
 //! Alice starts 40 below the wrap here, so her streams wrap within a second of her joining;
 //! Bob too, so Alice receives his streams across their wrap.
 
